@@ -1,0 +1,3 @@
+//! The sigtrail log server.
+
+pub mod store;
