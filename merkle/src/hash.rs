@@ -112,7 +112,10 @@ mod tests {
     #[test]
     fn base64_round_trip_and_canonical_form() {
         let h = leaf_hash(b"");
-        assert_eq!(h.to_string(), "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=");
+        assert_eq!(
+            h.to_string(),
+            "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0="
+        );
         assert_eq!(h.to_string().parse::<Hash>().unwrap(), h);
         // Same bytes, last character with non-zero padding bits.
         assert!("bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB1="
