@@ -1,0 +1,155 @@
+//! The Ed25519 acceptance rule: one function every signature check in
+//! sigtrail goes through (see `docs/spec/ed25519.md`).
+//!
+//! A public key is accepted only if it is the canonical encoding of a curve
+//! point that is not of small order. A signature is accepted only by
+//! ed25519-dalek's `verify_strict`: 64 bytes, `S` reduced below the group
+//! order, `R` canonical and not of small order, and the unbatched,
+//! cofactorless equation `[S]B = R + [k]A`.
+
+use ed25519_dalek::{Signature, VerifyingKey};
+
+use crate::Error;
+
+/// Size in bytes of an Ed25519 public key.
+pub const PUBLIC_KEY_SIZE: usize = 32;
+
+/// Size in bytes of an Ed25519 signature.
+pub const SIGNATURE_SIZE: usize = 64;
+
+/// Checks that `public` is an acceptable Ed25519 public key.
+///
+/// # Errors
+///
+/// [`Error::InvalidPublicKey`] when the bytes are not a curve point,
+/// [`Error::NonCanonicalPublicKey`] when they are a non-canonical encoding
+/// of one, [`Error::WeakPublicKey`] when the point has small order.
+pub fn check_public_key(public: &[u8; PUBLIC_KEY_SIZE]) -> Result<(), Error> {
+    decode_public_key(public).map(|_| ())
+}
+
+/// Verifies an Ed25519 signature under sigtrail's acceptance rule.
+///
+/// # Errors
+///
+/// The key errors of [`check_public_key`]; [`Error::WrongLength`] when
+/// `signature` is not 64 bytes; [`Error::BadEd25519Signature`] when the
+/// signature does not verify strictly.
+pub fn verify_ed25519(
+    public: &[u8; PUBLIC_KEY_SIZE],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
+    let key = decode_public_key(public)?;
+    let signature: [u8; SIGNATURE_SIZE] = signature.try_into().map_err(|_| Error::WrongLength {
+        what: "Ed25519 signature",
+        got: signature.len(),
+        want: SIGNATURE_SIZE,
+    })?;
+    key.verify_strict(message, &Signature::from_bytes(&signature))
+        .map_err(|_| Error::BadEd25519Signature)
+}
+
+fn decode_public_key(public: &[u8; PUBLIC_KEY_SIZE]) -> Result<VerifyingKey, Error> {
+    let key = VerifyingKey::from_bytes(public).map_err(|_| Error::InvalidPublicKey)?;
+    if key.to_edwards().compress().as_bytes() != public {
+        return Err(Error::NonCanonicalPublicKey);
+    }
+    if key.is_weak() {
+        return Err(Error::WeakPublicKey);
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::Verifier as _;
+
+    fn unhex<const N: usize>(s: &str) -> [u8; N] {
+        crate::encoding::decode_lower_hex(s, "test vector").unwrap()
+    }
+
+    // RFC 8032, section 7.1, TEST 1 (empty message).
+    const RFC8032_PUBLIC: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    const RFC8032_SIGNATURE: &str = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b";
+
+    #[test]
+    fn valid_signature_verifies() {
+        let public = unhex::<32>(RFC8032_PUBLIC);
+        let signature = unhex::<64>(RFC8032_SIGNATURE);
+        assert_eq!(verify_ed25519(&public, b"", &signature), Ok(()));
+        assert_eq!(
+            verify_ed25519(&public, b"x", &signature),
+            Err(Error::BadEd25519Signature)
+        );
+        assert_eq!(
+            verify_ed25519(&public, b"", &signature[..63]),
+            Err(Error::WrongLength {
+                what: "Ed25519 signature",
+                got: 63,
+                want: 64
+            })
+        );
+    }
+
+    #[test]
+    fn small_order_key_is_rejected_though_loose_verification_accepts_it() {
+        // The identity point as public key, with R = identity and S = 0:
+        // [0]B = identity + [k]identity holds for every message.
+        let identity =
+            unhex::<32>("0100000000000000000000000000000000000000000000000000000000000000");
+        let mut signature = [0u8; 64];
+        signature[0] = 1;
+        let loose = VerifyingKey::from_bytes(&identity).unwrap();
+        assert!(loose
+            .verify(b"any message", &Signature::from_bytes(&signature))
+            .is_ok());
+        assert_eq!(check_public_key(&identity), Err(Error::WeakPublicKey));
+        assert_eq!(
+            verify_ed25519(&identity, b"any message", &signature),
+            Err(Error::WeakPublicKey)
+        );
+        assert!(loose
+            .verify_strict(b"any message", &Signature::from_bytes(&signature))
+            .is_err());
+    }
+
+    #[test]
+    fn non_canonical_s_is_rejected() {
+        // S + l encodes the same scalar as S, so only a strict verifier
+        // notices that the signature is a malleated copy.
+        const GROUP_ORDER: &str =
+            "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010";
+        let public = unhex::<32>(RFC8032_PUBLIC);
+        let mut signature = unhex::<64>(RFC8032_SIGNATURE);
+        let order = unhex::<32>(GROUP_ORDER);
+        let mut carry = 0u16;
+        for (s, l) in signature[32..].iter_mut().zip(order) {
+            let sum = u16::from(*s) + u16::from(l) + carry;
+            *s = sum as u8;
+            carry = sum >> 8;
+        }
+        assert_eq!(carry, 0);
+        assert_eq!(
+            verify_ed25519(&public, b"", &signature),
+            Err(Error::BadEd25519Signature)
+        );
+    }
+
+    #[test]
+    fn non_canonical_and_invalid_keys_are_rejected() {
+        // y = p + 1, a non-canonical encoding of the identity.
+        let non_canonical =
+            unhex::<32>("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f");
+        assert_eq!(
+            check_public_key(&non_canonical),
+            Err(Error::NonCanonicalPublicKey)
+        );
+        // y = 2 is not the y coordinate of any curve point.
+        let off_curve =
+            unhex::<32>("0200000000000000000000000000000000000000000000000000000000000000");
+        assert_eq!(check_public_key(&off_curve), Err(Error::InvalidPublicKey));
+        assert_eq!(check_public_key(&unhex::<32>(RFC8032_PUBLIC)), Ok(()));
+    }
+}
