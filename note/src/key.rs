@@ -355,3 +355,42 @@ impl fmt::Debug for SignerKey {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signed_note::Note;
+
+    #[test]
+    fn two_trusted_keys_with_one_name_and_id_are_ambiguous() {
+        let signer = SignerKey::from_seed("log", Algorithm::Ed25519, &[1; 32]).unwrap();
+        let note = Note::sign("text\n", &[&signer]).unwrap();
+        let other = SignerKey::from_seed("log", Algorithm::Ed25519, &[2; 32]).unwrap();
+        // A key ID collision, which a 32-bit ID makes cheap to find.
+        let colliding = VerifierKey {
+            key_id: signer.key_id(),
+            ..other.verifier_key().clone()
+        };
+        let keys = [signer.verifier_key().clone(), colliding];
+        assert_eq!(
+            note.verify(&keys),
+            Err(Error::AmbiguousKey {
+                name: "log".to_owned(),
+                key_id: signer.key_id(),
+                count: 2
+            })
+        );
+        assert_eq!(note.verify(&keys[..1]).unwrap(), vec![&keys[0]]);
+    }
+
+    #[test]
+    fn debug_never_shows_the_seed() {
+        let signer = SignerKey::from_seed("log", Algorithm::Ed25519, &[7; 32]).unwrap();
+        let seed_base64 = encode_base64(&[7; 32]);
+        let debug = format!("{signer:?}");
+        assert!(debug.contains("log+"), "{debug}");
+        assert!(!debug.contains(&seed_base64[..20]), "{debug}");
+        assert!(!debug.contains("[7, 7"), "{debug}");
+        assert!(signer.to_text().contains(&seed_base64[..20]));
+    }
+}
