@@ -1,0 +1,272 @@
+//! The SQLite store: the embedded default, schema in `migrations/sqlite`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sigtrail_merkle::Hash;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::batch::{bundles_to_write, tiles_to_write, StoredBundles, StoredTiles};
+use super::sql::{self, from_db, leaf_from_db, to_db};
+use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
+
+/// Connections the pool keeps at most: WAL lets readers run beside the one writer.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// How long a writer waits for another one's transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Leaf hashes looked up per statement, well under SQLite's variable limit.
+const LEAVES_PER_QUERY: usize = 500;
+
+/// A [`Store`] in an SQLite database file.
+///
+/// WAL journal, `synchronous = FULL` (a commit survives power loss),
+/// foreign keys on. A commit is one `BEGIN IMMEDIATE` transaction: it takes
+/// the database's write lock first, so writers run one at a time and the
+/// compare-and-swap and the writes after it see no one else's.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens the database at `url_or_path` (`sqlite://path`, `sqlite:path`
+    /// or a plain path), creating the file and its directory if missing,
+    /// and migrates the schema.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::CreateDir`] if the directory cannot be created,
+    /// [`StoreError::Database`] if the file cannot be opened,
+    /// [`StoreError::Migrate`] if the schema cannot be brought up to date.
+    pub async fn open(url_or_path: &str) -> Result<Self, StoreError> {
+        let options = if url_or_path.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url_or_path)?
+        } else {
+            SqliteConnectOptions::new().filename(url_or_path)
+        };
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        if let Some(dir) = options.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(StoreError::CreateDir)?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// Step 2 of a commit: the hash tiles that are new or wider.
+    async fn write_tiles(tx: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
+        let mut stored = StoredTiles::new();
+        for tile in &batch.tiles {
+            if let Some(data) = sql::tile(&mut *tx, tile.level, tile.index).await? {
+                stored.insert((tile.level, tile.index), data);
+            }
+        }
+        for tile in tiles_to_write(&batch.tiles, &stored)? {
+            // The WHERE clause keeps the widening-only rule in the database too.
+            sqlx::query(
+                "INSERT INTO tiles (level, idx, data) VALUES (?, ?, ?) \
+                 ON CONFLICT (level, idx) DO UPDATE SET data = excluded.data \
+                 WHERE length(tiles.data) < length(excluded.data)",
+            )
+            .bind(i64::from(tile.level))
+            .bind(to_db(tile.index)?)
+            .bind(tile.data.as_slice())
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Step 3 of a commit: the entry bundles that are new or wider.
+    async fn write_bundles(tx: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
+        let mut stored = StoredBundles::new();
+        for bundle in &batch.bundles {
+            if let Some(found) = sql::bundle(&mut *tx, bundle.index).await? {
+                stored.insert(bundle.index, found);
+            }
+        }
+        for bundle in bundles_to_write(&batch.bundles, &stored)? {
+            sqlx::query(
+                "INSERT INTO bundles (idx, width, data) VALUES (?, ?, ?) \
+                 ON CONFLICT (idx) DO UPDATE SET width = excluded.width, data = excluded.data \
+                 WHERE bundles.width < excluded.width",
+            )
+            .bind(to_db(bundle.index)?)
+            .bind(i64::from(bundle.width))
+            .bind(bundle.data.as_slice())
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Step 4 of a commit: the signers not seen before, then the entries,
+    /// indexed from `first` (the batch's old size).
+    async fn insert_entries(
+        tx: &mut SqliteConnection,
+        batch: &Batch,
+        first: i64,
+    ) -> Result<(), sqlx::Error> {
+        for (index, entry) in (first..).zip(&batch.entries) {
+            sqlx::query("INSERT INTO signers (vkey) VALUES (?) ON CONFLICT (vkey) DO NOTHING")
+                .bind(entry.signer.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO entries (idx, leaf_hash, signer_id, subject, name) \
+                 VALUES (?, ?, (SELECT id FROM signers WHERE vkey = ?), ?, ?)",
+            )
+            .bind(index)
+            .bind(entry.leaf_hash.0.as_slice())
+            .bind(entry.signer.as_str())
+            .bind(entry.subject.as_str())
+            .bind(entry.name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The commit's transaction, up to (not including) its COMMIT.
+    async fn stage(tx: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
+        // 1. The compare-and-swap, under the write lock BEGIN IMMEDIATE took.
+        sql::swap_head::<Sqlite>(tx, batch.old_size, batch.new_size, &batch.checkpoint).await?;
+        // 2, 3. Tiles and bundles, refused if they would rewrite stored bytes.
+        Self::write_tiles(tx, batch).await?;
+        Self::write_bundles(tx, batch).await?;
+        // 4. Entries; a leaf hash logged before violates the unique index.
+        Self::insert_entries(tx, batch, to_db(batch.old_size)?)
+            .await
+            .map_err(StoreError::Database)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn meta(&self) -> Result<Option<LogMeta>, StoreError> {
+        sql::meta(&self.pool).await
+    }
+
+    async fn init(&self, meta: &LogMeta, checkpoint: &[u8]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sql::insert_log::<Sqlite>(&mut tx, meta, checkpoint).await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn checkpoint(&self) -> Result<StoredCheckpoint, StoreError> {
+        sql::checkpoint(&self.pool).await
+    }
+
+    async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+        batch.check()?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let staged = Self::stage(&mut tx, batch).await;
+        sql::finish_commit(self, batch, tx, staged).await
+    }
+
+    async fn update_checkpoint(&self, size: u64, text: &[u8]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sql::swap_head::<Sqlite>(&mut tx, size, size, text).await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        sql::tile(&self.pool, level, index).await
+    }
+
+    async fn bundle(&self, index: u64) -> Result<Option<(u16, Vec<u8>)>, StoreError> {
+        sql::bundle(&self.pool, index).await
+    }
+
+    async fn find_leaves(&self, leaves: &[Hash]) -> Result<Vec<(Hash, u64)>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in leaves.chunks(LEAVES_PER_QUERY) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT leaf_hash, idx FROM entries WHERE leaf_hash IN (",
+            );
+            let mut list = query.separated(", ");
+            for leaf in chunk {
+                list.push_bind(leaf.0.as_slice());
+            }
+            query.push(")");
+            let rows: Vec<(Vec<u8>, i64)> = query.build_query_as().fetch_all(&self.pool).await?;
+            for (leaf, index) in rows {
+                found.push((leaf_from_db(&leaf)?, from_db(index, "entries.idx")?));
+            }
+        }
+        // Chunks may repeat a leaf the caller repeated.
+        found.sort_unstable_by_key(|&(_, index)| index);
+        found.dedup();
+        Ok(found)
+    }
+
+    async fn entry(&self, index: u64) -> Result<Option<EntryRecord>, StoreError> {
+        sql::entry(&self.pool, index).await
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<EntryRecord>, StoreError> {
+        sql::search(&self.pool, query).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::{conformance_tests, test_batch, test_meta, test_tile};
+    use crate::store::testing;
+
+    conformance_tests!(testing::sqlite);
+
+    #[tokio::test]
+    async fn reopen_keeps_data() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A missing directory is created, and a URL names the same file as a path.
+        let path = dir.path().join("nested/dir/log.db");
+        let path = path.to_str().expect("UTF-8 path");
+        let mut batch = test_batch(0, 3, "a");
+        batch.tiles = vec![test_tile(0, 0, 3, 1)];
+        {
+            let store = SqliteStore::open(path).await.expect("open");
+            store
+                .init(&test_meta(), b"checkpoint 0\n")
+                .await
+                .expect("init");
+            store.commit(&batch).await.expect("commit");
+            store.pool.close().await;
+        }
+        let store = SqliteStore::open(&format!("sqlite://{path}"))
+            .await
+            .expect("reopen");
+        assert_eq!(store.meta().await.expect("meta"), Some(test_meta()));
+        assert_eq!(store.checkpoint().await.expect("checkpoint").size, 3);
+        assert_eq!(
+            store.entry(2).await.expect("entry"),
+            Some(batch.entries[2].clone())
+        );
+        assert_eq!(
+            store.tile(0, 0).await.expect("tile"),
+            Some(batch.tiles[0].data.clone())
+        );
+        let init = store.init(&test_meta(), b"checkpoint 0\n").await;
+        assert!(
+            matches!(init, Err(StoreError::AlreadyInitialized)),
+            "{init:?}"
+        );
+    }
+}
