@@ -1,15 +1,5 @@
 //! Tile and entry bundle paths: `tile/<L>/<N>[.p/<W>]` and
 //! `tile/entries/<N>[.p/<W>]`.
-//!
-//! Paths start with `tile/` and have no leading slash: a server strips the
-//! slash and its URL prefix before parsing. The parser accepts exactly the
-//! strings [`TileId::path`] and [`BundleId::path`] produce, so a path parses
-//! only in its one canonical form:
-//!
-//! - `<L>` is decimal 0 to 63 without leading zeros;
-//! - `<N>` is 3-digit groups, all but the last starting with `x`, and no
-//!   leading `x000` group;
-//! - `<W>` is decimal 1 to 255 without leading zeros.
 
 use std::fmt::Write as _;
 
@@ -17,6 +7,17 @@ use super::{BundleId, TileId, TILE_WIDTH};
 use crate::Error;
 
 /// A parsed tlog-tiles path: a tile of hashes or an entry bundle.
+///
+/// Paths start with `tile/` and have no leading slash: a server strips the
+/// slash and its URL prefix before parsing. The parser accepts exactly the
+/// strings [`TileId::path`] and [`BundleId::path`] produce, so a tile has one
+/// path and parsing then formatting gives back the same bytes:
+///
+/// - `<L>` is decimal 0 to 63 without leading zeros;
+/// - `<N>` is 3-digit groups, all but the last starting with `x`, with no
+///   leading `x000` group and a value that fits a `u64`;
+/// - `<W>` is decimal 1 to 255 without leading zeros (a full tile has no
+///   `.p/` suffix).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum TilePath {
     /// `tile/<L>/<N>[.p/<W>]`.
