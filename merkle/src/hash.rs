@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Error;
 
-/// Size in bytes of a [`Hash`].
+/// Size in bytes of a [`Hash`](struct@Hash).
 pub const HASH_SIZE: usize = 32;
 
 /// A SHA-256 Merkle tree hash: a leaf hash, an interior node hash or a root hash.
