@@ -32,7 +32,8 @@ pub struct Signature {
 
 impl Signature {
     /// The signature line, `— <name> base64(key ID || bytes)`, with its
-    /// final newline.
+    /// final newline. (A signature with an invalid name or no bytes gives a
+    /// line that does not parse; [`Note::add_signature`] refuses it.)
     pub fn to_line(&self) -> String {
         let mut raw = self.key_id.to_be_bytes().to_vec();
         raw.extend_from_slice(&self.bytes);

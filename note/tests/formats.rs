@@ -255,6 +255,45 @@ fn sign_rejects_bad_texts_and_keys() {
 }
 
 #[test]
+fn key_names_with_space_or_plus_are_rejected() {
+    let vkey = log_key().verifier_key().to_string();
+    let rest = vkey.split_once('+').unwrap().1;
+    for name in [
+        "example.com/behind the sofa",
+        "example.com/behind\u{3000}sofa",
+        "",
+    ] {
+        assert_eq!(
+            format!("{name}+{rest}").parse::<VerifierKey>(),
+            Err(Error::BadKeyName {
+                name: name.to_owned()
+            })
+        );
+        assert_eq!(
+            SignerKey::from_seed(name, Algorithm::Ed25519, &[1; 32]),
+            Err(Error::BadKeyName {
+                name: name.to_owned()
+            })
+        );
+    }
+    // A plus ends the name: what follows is not a key ID.
+    assert_eq!(
+        format!("example.com+log+{rest}").parse::<VerifierKey>(),
+        Err(Error::WrongLength {
+            what: "key id",
+            got: 1,
+            want: 4
+        })
+    );
+    assert_eq!(
+        SignerKey::from_seed("a+b", Algorithm::Ed25519, &[1; 32]),
+        Err(Error::BadKeyName {
+            name: "a+b".to_owned()
+        })
+    );
+}
+
+#[test]
 fn cosignatures_sign_and_verify() {
     let cosigner = test_key("witness.example/w1", Algorithm::CosignatureV1, 4);
     let key = cosigner.verifier_key().clone();
