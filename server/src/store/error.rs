@@ -204,3 +204,86 @@ pub enum BatchError {
         tile: TileKey,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Connection, Executor};
+
+    use super::*;
+    use crate::store::testing::TestDatabase;
+
+    #[test]
+    fn transient_errors() {
+        assert!(StoreError::Injected.is_transient());
+        assert!(StoreError::Database(sqlx::Error::PoolTimedOut).is_transient());
+        assert!(!StoreError::Database(sqlx::Error::RowNotFound).is_transient());
+        assert!(!StoreError::Conflict {
+            expected: 1,
+            found: 2
+        }
+        .is_transient());
+        assert!(!StoreError::NotInitialized.is_transient());
+    }
+
+    #[tokio::test]
+    async fn sqlite_busy_is_transient() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("busy.db"))
+            .create_if_missing(true);
+        let mut holder = options.connect().await.expect("connect");
+        holder.execute("BEGIN IMMEDIATE").await.expect("lock");
+        let mut waiter = options
+            .busy_timeout(Duration::ZERO)
+            .connect()
+            .await
+            .expect("connect");
+        let err = StoreError::from(waiter.execute("BEGIN IMMEDIATE").await.expect_err("busy"));
+        assert!(err.is_transient(), "{err:?}");
+        let err = StoreError::from(
+            waiter
+                .execute("SELECT * FROM missing")
+                .await
+                .expect_err("no table"),
+        );
+        assert!(!err.is_transient(), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn postgres_lock_not_available_is_transient() {
+        let Some(database) = TestDatabase::create().await else {
+            return;
+        };
+        let mut holder = sqlx::PgConnection::connect(database.url())
+            .await
+            .expect("connect");
+        holder
+            .execute("CREATE TABLE t (x INT); INSERT INTO t VALUES (1)")
+            .await
+            .expect("table");
+        holder
+            .execute("BEGIN; SELECT * FROM t FOR UPDATE")
+            .await
+            .expect("lock");
+        let mut waiter = sqlx::PgConnection::connect(database.url())
+            .await
+            .expect("connect");
+        let err = StoreError::from(
+            waiter
+                .execute("SELECT * FROM t FOR UPDATE NOWAIT")
+                .await
+                .expect_err("locked"),
+        );
+        assert!(err.is_transient(), "{err:?}");
+        let err = StoreError::from(
+            waiter
+                .execute("SELECT * FROM missing")
+                .await
+                .expect_err("no table"),
+        );
+        assert!(!err.is_transient(), "{err:?}");
+    }
+}

@@ -241,10 +241,10 @@ impl Store for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::conformance::{conformance_tests, test_batch, test_meta};
-    use crate::store::testing;
+    use crate::store::conformance::conformance_tests;
+    use crate::store::fixtures::{self, test_batch, test_meta};
 
-    conformance_tests!(testing::memory);
+    conformance_tests!(fixtures::memory);
 
     async fn initialized() -> MemoryStore {
         let store = MemoryStore::new();

@@ -22,6 +22,8 @@ mod sqlite;
 #[cfg(test)]
 pub mod conformance;
 #[cfg(test)]
+pub mod fixtures;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use error::{BatchError, StoreError};

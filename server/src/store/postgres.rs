@@ -268,10 +268,11 @@ impl Store for PostgresStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::conformance::{conformance_tests, test_batch, test_meta};
-    use crate::store::testing::{self, TestDatabase};
+    use crate::store::conformance::conformance_tests;
+    use crate::store::fixtures::{self, test_batch, test_meta};
+    use crate::store::testing::TestDatabase;
 
-    conformance_tests!(testing::postgres);
+    conformance_tests!(fixtures::postgres);
 
     #[tokio::test]
     async fn reopen_keeps_data() {

@@ -4,12 +4,10 @@
 //! `INTEGER`/`BLOB` in SQLite). The backends keep what differs: how a
 //! transaction starts, how rows are inserted in bulk.
 
-use sigtrail_merkle::Hash;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
-
 use std::collections::HashMap;
 
-use sqlx::Transaction;
+use sigtrail_merkle::Hash;
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Transaction, Type};
 
 use super::batch::check_new_leaves;
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};

@@ -228,10 +228,10 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::conformance::{conformance_tests, test_batch, test_meta, test_tile};
-    use crate::store::testing;
+    use crate::store::conformance::conformance_tests;
+    use crate::store::fixtures::{self, test_batch, test_meta, test_tile};
 
-    conformance_tests!(testing::sqlite);
+    conformance_tests!(fixtures::sqlite);
 
     #[tokio::test]
     async fn reopen_keeps_data() {

@@ -1,7 +1,7 @@
-//! Test fixtures: a store of each kind, and throwaway PostgreSQL databases.
+//! Throwaway PostgreSQL databases for tests.
 //!
-//! Compiled for the crate's own tests only, so the sequencer's and the
-//! API's unit tests can run against every backend with the same helpers.
+//! Compiled for this crate's tests and, with the `testing` feature, for
+//! integration and end-to-end tests; it needs no dev-dependency.
 //!
 //! PostgreSQL tests connect to `SIGTRAIL_TEST_DATABASE_URL` (default
 //! [`DEFAULT_TEST_DATABASE_URL`]), create a database of their own and drop
@@ -11,13 +11,10 @@
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor};
-
-use super::{MemoryStore, PostgresStore, SqliteStore, Store};
 
 /// Where the PostgreSQL tests connect without `SIGTRAIL_TEST_DATABASE_URL`.
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -117,54 +114,4 @@ fn unreachable_server(url: &str, err: &dyn std::fmt::Display) -> Option<TestData
     );
     eprintln!("skipping: PostgreSQL not reachable at {url}: {err}");
     None
-}
-
-/// A store under test, with whatever must outlive it.
-pub struct Fixture {
-    /// The store.
-    pub store: Arc<dyn Store>,
-    /// A temporary directory or database, dropped after the store.
-    _keep: Box<dyn Send>,
-}
-
-/// A fresh [`MemoryStore`].
-pub async fn memory() -> Option<Fixture> {
-    Some(Fixture {
-        store: Arc::new(MemoryStore::new()),
-        _keep: Box::new(()),
-    })
-}
-
-/// A fresh [`SqliteStore`] in a temporary directory.
-///
-/// # Panics
-///
-/// If the directory or the database cannot be created.
-pub async fn sqlite() -> Option<Fixture> {
-    let dir = tempfile::tempdir().expect("creating a temporary directory");
-    let path = dir.path().join("log.db");
-    let store = SqliteStore::open(path.to_str().expect("temporary path is UTF-8"))
-        .await
-        .expect("opening the SQLite store");
-    Some(Fixture {
-        store: Arc::new(store),
-        _keep: Box::new(dir),
-    })
-}
-
-/// A fresh [`PostgresStore`] in a database of its own, or `None` when
-/// PostgreSQL is unreachable (see [`TestDatabase::create`]).
-///
-/// # Panics
-///
-/// If the database cannot be created or migrated.
-pub async fn postgres() -> Option<Fixture> {
-    let database = TestDatabase::create().await?;
-    let store = PostgresStore::open(database.url())
-        .await
-        .expect("opening the PostgreSQL store");
-    Some(Fixture {
-        store: Arc::new(store),
-        _keep: Box::new(database),
-    })
 }
