@@ -78,12 +78,27 @@ impl SigningEvent {
         check_artifact_name(&self.name)?;
         self.key.algorithm().require(Algorithm::Ed25519)?;
         Ok(format!(
-            "{ENTRY_HEADER}\nsubject {SUBJECT_PREFIX}{}\nname {}\nkey {}\ntime {}\n",
-            encode_lower_hex(&self.subject),
+            "{ENTRY_HEADER}\nsubject {}\nname {}\nkey {}\ntime {}\n",
+            self.subject_text(),
             self.name,
             self.key,
-            format_utc(self.time)?
+            self.time_text()?
         ))
+    }
+
+    /// The subject as the entry writes it: `sha256:` and 64 lowercase hex
+    /// digits.
+    pub fn subject_text(&self) -> String {
+        format!("{SUBJECT_PREFIX}{}", encode_lower_hex(&self.subject))
+    }
+
+    /// The time as the entry writes it: `YYYY-MM-DDTHH:MM:SSZ`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimeOutOfRange`] after the year 9999.
+    pub fn time_text(&self) -> Result<String, Error> {
+        format_utc(self.time)
     }
 
     /// Parses an entry's note text, accepting only its canonical encoding.

@@ -1,0 +1,22 @@
+//! `sigtrail-server`: see `sigtrail-server --help`.
+
+use clap::Parser as _;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = sigtrail_server::config::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("SIGTRAIL_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match sigtrail_server::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sigtrail-server: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,525 @@
+//! The sequencer: the only writer of the log.
+//!
+//! Submissions wait in a bounded pool. One task takes a batch, appends the
+//! new leaves to the in-memory [`TiledTree`], signs a checkpoint and writes
+//! everything with one [`Store::commit`]. Only after that commit succeeds
+//! are the submitters answered, each with its bundle (a C2SP tlog-proof).
+//!
+//! Crash points, and why nothing acknowledged can vanish:
+//! 1. Before the commit: nothing was written and nobody was answered.
+//! 2. During the commit: the store applies all or nothing.
+//! 3. After the commit, before the answers: the entries are logged; a
+//!    submitter that retries is deduplicated and gets its existing index.
+//!
+//! When a commit fails (another sequencer moved the log, or the store gave
+//! an ambiguous error) the sequencer reloads the tree from the store and
+//! tries the same batch once more; deduplication makes that safe.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sigtrail_merkle::{encode_entry_bundle, Hash, TileId, TiledTree, TreeHead, TILE_WIDTH};
+use sigtrail_note::{Checkpoint, Note, SignedEntry, TlogProof};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::identity::LogIdentity;
+use crate::metrics::Metrics;
+use crate::store::{Batch, BundleData, EntryRecord, Store, StoreError, TileData};
+use crate::tiles::{Published, ReadError, TileReader};
+
+const BUNDLE_WIDTH: usize = TILE_WIDTH as usize;
+
+/// An entry waiting to be logged, with the channel its answer goes to.
+pub struct Submission {
+    entry: SignedEntry,
+    reply: oneshot::Sender<Result<Logged, SubmitError>>,
+}
+
+/// A logged entry: where it is and the bundle that proves it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    /// Leaf index of the entry.
+    pub index: u64,
+    /// Whether this submission added the entry (false: it was already logged).
+    pub new: bool,
+    /// The C2SP tlog-proof text: entry, index, inclusion proof, checkpoint.
+    pub bundle: Vec<u8>,
+}
+
+/// Why a submission was not logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The pool is full; the submitter should retry later.
+    #[error("the log is at capacity; retry later")]
+    PoolFull,
+    /// The sequencer has stopped (the server is shutting down).
+    #[error("the log is shutting down")]
+    ShuttingDown,
+    /// The store could not commit the batch; the entry may or may not be
+    /// logged, and resubmitting it is safe.
+    #[error("the log could not store the entry; resubmitting it is safe")]
+    Unavailable,
+}
+
+/// Settings of the sequencer.
+#[derive(Debug, Clone, Copy)]
+pub struct SequencerConfig {
+    /// How many submissions may wait; more are refused with `PoolFull`.
+    pub pool_size: usize,
+    /// The most entries integrated in one commit.
+    pub max_batch: usize,
+    /// How long the first submission of a batch waits for others.
+    pub batch_interval: Duration,
+    /// How many full tiles and full bundles the reader caches.
+    pub cache_tiles: usize,
+}
+
+/// The cloneable way into the sequencer's pool.
+#[derive(Clone)]
+pub struct SequencerHandle {
+    tx: mpsc::Sender<Submission>,
+}
+
+impl SequencerHandle {
+    /// Queues a verified entry; the receiver yields its outcome once its
+    /// batch is committed.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError::PoolFull`] or [`SubmitError::ShuttingDown`] at once.
+    pub fn submit(
+        &self,
+        entry: SignedEntry,
+    ) -> Result<oneshot::Receiver<Result<Logged, SubmitError>>, SubmitError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .try_send(Submission { entry, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::PoolFull,
+                mpsc::error::TrySendError::Closed(_) => SubmitError::ShuttingDown,
+            })?;
+        Ok(answer)
+    }
+}
+
+/// Why the sequencer could not load the tree.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored tree does not match the stored checkpoint, or the
+    /// checkpoint is not this log's.
+    #[error("the stored log is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// The single writer of the log. Drive it with [`Sequencer::run`], or by
+/// hand with [`Sequencer::step`] in tests.
+pub struct Sequencer {
+    store: Arc<dyn Store>,
+    identity: Arc<LogIdentity>,
+    reader: TileReader,
+    published: watch::Sender<Arc<Published>>,
+    tree: TiledTree,
+    edge_tiles: HashMap<(u8, u64), Vec<u8>>,
+    bundle: PartialBundle,
+    rx: mpsc::Receiver<Submission>,
+    config: SequencerConfig,
+    metrics: Arc<Metrics>,
+    /// A commit failed: the store may be ahead of `tree`; reload first.
+    stale: bool,
+}
+
+/// The rightmost entry bundle, still filling.
+#[derive(Clone, Default)]
+struct PartialBundle {
+    index: u64,
+    entries: Vec<Vec<u8>>,
+}
+
+impl Sequencer {
+    /// Loads the tree from the store and returns the sequencer, the handle
+    /// submitters use, and a reader for the API.
+    ///
+    /// # Errors
+    ///
+    /// When the store fails or its tree does not match its checkpoint.
+    pub async fn load(
+        store: Arc<dyn Store>,
+        identity: Arc<LogIdentity>,
+        config: SequencerConfig,
+        metrics: Arc<Metrics>,
+    ) -> Result<(Sequencer, SequencerHandle, TileReader), LoadError> {
+        let (published, published_rx) = watch::channel(Arc::new(Published {
+            head: TreeHead {
+                size: 0,
+                root: sigtrail_merkle::empty_root(),
+            },
+            checkpoint: Vec::new(),
+            edge_tiles: HashMap::new(),
+            edge_bundle: None,
+        }));
+        let reader = TileReader::new(store.clone(), published_rx, config.cache_tiles);
+        let (tx, rx) = mpsc::channel(config.pool_size.max(1));
+        let mut sequencer = Sequencer {
+            store,
+            identity,
+            reader: reader.clone(),
+            published,
+            tree: TiledTree::new(),
+            edge_tiles: HashMap::new(),
+            bundle: PartialBundle::default(),
+            rx,
+            config,
+            metrics,
+            stale: false,
+        };
+        sequencer.reload().await?;
+        Ok((sequencer, SequencerHandle { tx }, reader))
+    }
+
+    /// Reads the latest checkpoint and the tree's right edge from the store.
+    async fn reload(&mut self) -> Result<(), LoadError> {
+        // 1. The checkpoint must be ours and well formed.
+        let stored = self.store.checkpoint().await?;
+        let head = self.verify_checkpoint(&stored.text)?;
+        if head.size != stored.size {
+            return Err(LoadError::Inconsistent(format!(
+                "checkpoint says size {} but the store says {}",
+                head.size, stored.size
+            )));
+        }
+        // 2. The partial tiles rebuild the compact range and the edge.
+        let mut tiles = Vec::new();
+        for id in TiledTree::edge_tiles(head.size) {
+            let data = self
+                .store
+                .tile(id.level, id.index)
+                .await?
+                .filter(|d| d.len() >= id.width as usize * 32)
+                .ok_or_else(|| LoadError::Inconsistent(format!("missing tile {}", id.path())))?;
+            tiles.push((id, data[..id.width as usize * 32].to_vec()));
+        }
+        let tree = TiledTree::from_tiles(head.size, &tiles)
+            .map_err(|e| LoadError::Inconsistent(e.to_string()))?;
+        if tree.root() != head.root {
+            return Err(LoadError::Inconsistent(format!(
+                "tiles give root {} but the checkpoint says {}",
+                tree.root(),
+                head.root
+            )));
+        }
+        // 3. The partial entry bundle, if the tree does not end on a bundle.
+        let bundle = self.load_partial_bundle(head.size).await?;
+        self.tree = tree;
+        self.edge_tiles = tiles
+            .into_iter()
+            .map(|(id, data)| ((id.level, id.index), data))
+            .collect();
+        self.bundle = bundle;
+        self.stale = false;
+        self.publish(head, stored.text);
+        Ok(())
+    }
+
+    fn verify_checkpoint(&self, text: &[u8]) -> Result<TreeHead, LoadError> {
+        let bad = |why: String| LoadError::Inconsistent(format!("stored checkpoint: {why}"));
+        let note = Note::parse(text).map_err(|e| bad(e.to_string()))?;
+        note.verify(std::slice::from_ref(self.identity.vkey()))
+            .map_err(|e| bad(e.to_string()))?;
+        let checkpoint = Checkpoint::parse(note.text()).map_err(|e| bad(e.to_string()))?;
+        if checkpoint.origin != self.identity.origin() {
+            return Err(bad(format!("origin {:?}", checkpoint.origin)));
+        }
+        Ok(checkpoint.head)
+    }
+
+    async fn load_partial_bundle(&self, size: u64) -> Result<PartialBundle, LoadError> {
+        let index = size / BUNDLE_WIDTH as u64;
+        let width = (size % BUNDLE_WIDTH as u64) as usize;
+        if width == 0 {
+            return Ok(PartialBundle {
+                index,
+                entries: Vec::new(),
+            });
+        }
+        let missing = || LoadError::Inconsistent(format!("missing entry bundle {index}"));
+        let (_, data) = self.store.bundle(index).await?.ok_or_else(missing)?;
+        let entries = sigtrail_merkle::decode_entry_bundle(&data)
+            .map_err(|e| LoadError::Inconsistent(e.to_string()))?;
+        if entries.len() < width {
+            return Err(missing());
+        }
+        Ok(PartialBundle {
+            index,
+            entries: entries[..width].iter().map(|e| e.to_vec()).collect(),
+        })
+    }
+
+    fn publish(&self, head: TreeHead, checkpoint: Vec<u8>) {
+        let edge_bundle = (!self.bundle.entries.is_empty())
+            .then(|| (self.bundle.index, self.bundle.entries.clone()));
+        self.metrics.tree_size.set(head.size as i64);
+        self.published.send_replace(Arc::new(Published {
+            head,
+            checkpoint,
+            edge_tiles: self.edge_tiles.clone(),
+            edge_bundle,
+        }));
+    }
+
+    /// Integrates every submission queued right now (up to the batch limit)
+    /// and returns how many were answered.
+    pub async fn step(&mut self) -> usize {
+        let mut batch = Vec::new();
+        while batch.len() < self.config.max_batch {
+            match self.rx.try_recv() {
+                Ok(submission) => batch.push(submission),
+                Err(_) => break,
+            }
+        }
+        let count = batch.len();
+        if count > 0 {
+            self.integrate(batch).await;
+        }
+        count
+    }
+
+    /// Runs until every handle is dropped and the pool is drained.
+    pub async fn run(mut self) {
+        let mut batch = Vec::with_capacity(self.config.max_batch);
+        loop {
+            // 1. Wait for the first submission of the next batch.
+            if self.rx.recv_many(&mut batch, self.config.max_batch).await == 0 {
+                tracing::info!("sequencer stopped: pool closed and drained");
+                return;
+            }
+            // 2. Let the batch fill until it is full or the interval passes.
+            let deadline = tokio::time::Instant::now() + self.config.batch_interval;
+            while batch.len() < self.config.max_batch {
+                let room = self.config.max_batch - batch.len();
+                match tokio::time::timeout_at(deadline, self.rx.recv_many(&mut batch, room)).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+            // 3. Integrate it.
+            self.integrate(std::mem::take(&mut batch)).await;
+        }
+    }
+
+    /// Commits a batch (retrying once after a reload) and answers it.
+    async fn integrate(&mut self, batch: Vec<Submission>) {
+        let started = Instant::now();
+        let span = tracing::info_span!("batch", entries = batch.len(), old_size = self.tree.size());
+        let _enter = span.enter();
+        let mut outcome = Err(LoadError::Inconsistent("no attempt made".into()));
+        for _attempt in 0..2 {
+            // 1. After a failed commit the store may hold more than we know.
+            if self.stale {
+                if let Err(error) = self.reload().await {
+                    outcome = Err(error);
+                    break;
+                }
+            }
+            // 2. Try the batch; on failure, reload and try once more.
+            outcome = self.try_commit(&batch).await;
+            match &outcome {
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "commit failed; reloading the tree");
+                    self.stale = true;
+                }
+            }
+        }
+        match outcome {
+            Ok(placed) => {
+                let head = self.tree.head();
+                tracing::info!(
+                    new_size = head.size,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "batch committed"
+                );
+                self.metrics.observe_batch(batch.len(), started.elapsed());
+                let checkpoint = self.reader.published().checkpoint.clone();
+                tokio::spawn(answer(
+                    self.reader.clone(),
+                    self.metrics.clone(),
+                    batch,
+                    placed,
+                    head,
+                    checkpoint,
+                ));
+            }
+            Err(error) => {
+                tracing::error!(%error, "batch not committed; submitters told to retry");
+                for submission in batch {
+                    self.metrics.count_submission("unavailable");
+                    let _ = submission.reply.send(Err(SubmitError::Unavailable));
+                }
+            }
+        }
+    }
+
+    /// Places every submission in the tree, writes the batch, and on success
+    /// makes it the sequencer's state. Returns each submission's index and
+    /// whether it is new.
+    async fn try_commit(&mut self, batch: &[Submission]) -> Result<Vec<(u64, bool)>, LoadError> {
+        // 1. Deduplicate against the store and within the batch.
+        let leaves: Vec<Hash> = batch.iter().map(|s| s.entry.leaf_hash()).collect();
+        let logged: HashMap<Hash, u64> =
+            self.store.find_leaves(&leaves).await?.into_iter().collect();
+        let mut tree = self.tree.clone();
+        let mut bundle = self.bundle.clone();
+        let old_size = tree.size();
+        let mut placed = Vec::with_capacity(batch.len());
+        let mut fresh: HashMap<Hash, u64> = HashMap::new();
+        let mut entries = Vec::new();
+        let mut bundles = Vec::new();
+        for (submission, leaf) in batch.iter().zip(&leaves) {
+            if let Some(&index) = logged.get(leaf) {
+                placed.push((index, false));
+                continue;
+            }
+            if let Some(&index) = fresh.get(leaf) {
+                placed.push((index, true));
+                continue;
+            }
+            // 2. Append the leaf and its entry to the tree and the bundle.
+            let index = tree.size();
+            tree.append(*leaf);
+            fresh.insert(*leaf, index);
+            placed.push((index, true));
+            entries.push(record(index, &submission.entry));
+            bundle.entries.push(submission.entry.as_bytes().to_vec());
+            if bundle.entries.len() == BUNDLE_WIDTH {
+                bundles.push(bundle_data(&bundle)?);
+                bundle = PartialBundle {
+                    index: bundle.index + 1,
+                    entries: Vec::new(),
+                };
+            }
+        }
+        if entries.is_empty() {
+            return Ok(placed);
+        }
+        if !bundle.entries.is_empty() {
+            bundles.push(bundle_data(&bundle)?);
+        }
+        // 3. New tiles and a signed checkpoint, then one atomic commit.
+        let tiles = tree.take_tiles();
+        let head = tree.head();
+        let checkpoint = self
+            .identity
+            .sign_checkpoint(head)
+            .map_err(|e| LoadError::Inconsistent(e.to_string()))?;
+        self.store
+            .commit(&Batch {
+                old_size,
+                new_size: head.size,
+                entries,
+                tiles: tiles
+                    .iter()
+                    .map(|(id, data)| TileData {
+                        level: id.level,
+                        index: id.index,
+                        data: data.clone(),
+                    })
+                    .collect(),
+                bundles,
+                checkpoint: checkpoint.clone(),
+            })
+            .await?;
+        // 4. Committed: adopt the new state and publish it.
+        self.tree = tree;
+        self.bundle = bundle;
+        for (id, data) in tiles {
+            self.adopt_tile(id, data);
+        }
+        self.publish(head, checkpoint);
+        Ok(placed)
+    }
+
+    fn adopt_tile(&mut self, id: TileId, data: Vec<u8>) {
+        if id.is_full() {
+            self.edge_tiles.remove(&(id.level, id.index));
+            self.reader.remember_full_tile(id.level, id.index, data);
+        } else {
+            self.edge_tiles.insert((id.level, id.index), data);
+        }
+    }
+}
+
+fn record(index: u64, entry: &SignedEntry) -> EntryRecord {
+    let event = entry.event();
+    EntryRecord {
+        index,
+        leaf_hash: entry.leaf_hash(),
+        signer: event.key.to_string(),
+        subject: event.subject_text(),
+        name: event.name.clone(),
+    }
+}
+
+fn bundle_data(bundle: &PartialBundle) -> Result<BundleData, LoadError> {
+    let data = encode_entry_bundle(bundle.entries.iter().map(Vec::as_slice))
+        .map_err(|e| LoadError::Inconsistent(e.to_string()))?;
+    Ok(BundleData {
+        index: bundle.index,
+        width: bundle.entries.len() as u16,
+        data,
+    })
+}
+
+/// Builds every submitter's bundle and sends it.
+async fn answer(
+    reader: TileReader,
+    metrics: Arc<Metrics>,
+    batch: Vec<Submission>,
+    placed: Vec<(u64, bool)>,
+    head: TreeHead,
+    checkpoint: Vec<u8>,
+) {
+    for (submission, (index, new)) in batch.into_iter().zip(placed) {
+        let reply =
+            match bundle_text(&reader, &submission.entry, index, head.size, &checkpoint).await {
+                Ok(bundle) => {
+                    metrics.count_submission(if new { "new" } else { "duplicate" });
+                    Ok(Logged { index, new, bundle })
+                }
+                Err(error) => {
+                    tracing::error!(%error, index, "cannot build the bundle of a logged entry");
+                    metrics.count_submission("unavailable");
+                    Err(SubmitError::Unavailable)
+                }
+            };
+        let _ = submission.reply.send(reply);
+    }
+}
+
+/// The C2SP tlog-proof of an entry at `index` under the checkpoint.
+///
+/// # Errors
+///
+/// When the tiles for the inclusion proof cannot be read.
+pub async fn bundle_text(
+    reader: &TileReader,
+    entry: &SignedEntry,
+    index: u64,
+    size: u64,
+    checkpoint: &[u8],
+) -> Result<Vec<u8>, ReadError> {
+    let proof = reader.inclusion_proof(index, size).await?;
+    Ok(TlogProof {
+        extra: Some(entry.as_bytes().to_vec()),
+        index,
+        proof,
+        checkpoint: checkpoint.to_vec(),
+    }
+    .to_text())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+//! Helpers for the server's tests and for end-to-end tests: signed entries,
+//! bundle verification, and a whole-log consistency check.
+//!
+//! Compiled for the crate's tests and behind the `testing` feature.
+
+use std::slice;
+
+use sigtrail_merkle::{
+    decode_entry_bundle, leaf_hash, new_tiles, root_of, tile_data, verify_inclusion, Hash,
+    TreeHead, TILE_WIDTH,
+};
+use sigtrail_note::checkpoint::parse_signed_checkpoint;
+use sigtrail_note::{Algorithm, SignedEntry, SignerKey, SigningEvent, TlogProof, VerifierKey};
+
+use crate::store::Store;
+
+/// A deterministic artifact signer key.
+pub fn signer(name: &str, seed: u8) -> SignerKey {
+    SignerKey::from_seed(name, Algorithm::Ed25519, &[seed; 32]).expect("valid key name")
+}
+
+/// The `n`-th distinct signed entry of a signer.
+pub fn entry(signer: &SignerKey, n: u64) -> SignedEntry {
+    SigningEvent {
+        subject: leaf_hash(&n.to_be_bytes()).0,
+        name: format!("pkg:generic/artifact@1.0.{n}"),
+        key: signer.verifier_key().clone(),
+        time: 1_764_064_800 + n,
+    }
+    .sign(signer)
+    .expect("valid event")
+}
+
+/// Checks a bundle for `entry` against the log key: the entry is in the
+/// bundle, the checkpoint is signed by the log, and the inclusion proof
+/// holds. Returns the entry's index and the checkpoint's tree head.
+///
+/// # Panics
+///
+/// When any check fails.
+pub fn verify_bundle(bundle: &[u8], entry: &SignedEntry, log_key: &VerifierKey) -> (u64, TreeHead) {
+    let proof = TlogProof::parse(bundle).expect("bundle parses");
+    assert_eq!(
+        proof.extra.as_deref(),
+        Some(entry.as_bytes()),
+        "bundle carries the entry"
+    );
+    let head = verify_checkpoint(&proof.checkpoint, log_key);
+    verify_inclusion(&entry.leaf_hash(), proof.index, &head, &proof.proof)
+        .expect("inclusion proof verifies");
+    (proof.index, head)
+}
+
+/// Verifies a signed checkpoint against the log key and returns its head.
+///
+/// # Panics
+///
+/// When it does not parse or verify.
+pub fn verify_checkpoint(text: &[u8], log_key: &VerifierKey) -> TreeHead {
+    let (note, checkpoint) = parse_signed_checkpoint(text).expect("checkpoint parses");
+    note.verify(slice::from_ref(log_key))
+        .expect("checkpoint signed by the log");
+    assert_eq!(
+        checkpoint.origin,
+        log_key.name(),
+        "checkpoint origin is the log's"
+    );
+    checkpoint.head
+}
+
+/// Reads the whole log back from the store and checks everything: the
+/// checkpoint's signature, every entry's signature and record, the root,
+/// and every tile against a recomputation from the leaves. Returns the head.
+///
+/// # Panics
+///
+/// On the first inconsistency, naming it.
+pub async fn assert_log_consistent(store: &dyn Store, log_key: &VerifierKey) -> TreeHead {
+    let stored = store.checkpoint().await.expect("read checkpoint");
+    let head = verify_checkpoint(&stored.text, log_key);
+    assert_eq!(head.size, stored.size, "stored size matches the checkpoint");
+    let width = TILE_WIDTH as u64;
+    let mut leaves: Vec<Hash> = Vec::with_capacity(head.size as usize);
+    for bundle in 0..head.size.div_ceil(width) {
+        let want = (head.size - bundle * width).min(width) as usize;
+        let (stored_width, data) = store
+            .bundle(bundle)
+            .await
+            .expect("read bundle")
+            .expect("bundle exists");
+        assert!(
+            stored_width as usize >= want,
+            "bundle {bundle} is {stored_width} wide, want {want}"
+        );
+        for (i, bytes) in decode_entry_bundle(&data)
+            .expect("bundle decodes")
+            .into_iter()
+            .take(want)
+            .enumerate()
+        {
+            let index = bundle * width + i as u64;
+            let entry = SignedEntry::parse(bytes).unwrap_or_else(|e| panic!("entry {index}: {e}"));
+            let record = store
+                .entry(index)
+                .await
+                .expect("read entry")
+                .expect("entry record exists");
+            assert_eq!(
+                record.leaf_hash,
+                entry.leaf_hash(),
+                "record {index} has the entry's leaf hash"
+            );
+            leaves.push(entry.leaf_hash());
+        }
+    }
+    assert!(
+        store.entry(head.size).await.expect("read entry").is_none(),
+        "no record beyond the tree"
+    );
+    assert_eq!(
+        root_of(&leaves),
+        head.root,
+        "root recomputed from the entries"
+    );
+    for id in new_tiles(0, head.size) {
+        let span = width.pow(u32::from(id.level));
+        let expected: Vec<Hash> = (0..u64::from(id.width))
+            .map(|i| {
+                let start = ((id.index * width + i) * span) as usize;
+                root_of(&leaves[start..start + span as usize])
+            })
+            .collect();
+        let data = store
+            .tile(id.level, id.index)
+            .await
+            .expect("read tile")
+            .expect("tile exists");
+        assert_eq!(
+            &data[..expected.len() * 32],
+            tile_data(&expected).as_slice(),
+            "tile {}",
+            id.path()
+        );
+    }
+    head
+}

@@ -1,0 +1,222 @@
+//! Reading the tree back: tiles, entry bundles and proofs.
+//!
+//! Full tiles and full entry bundles never change, so they are kept in a
+//! fixed-size cache. The rightmost (partial) tiles of the current tree are
+//! published by the sequencer after every commit and served from memory;
+//! anything else is a point lookup in the store. Proofs are computed the
+//! tlog-tiles way: list the nodes a proof needs, fetch the tiles that hold
+//! them, then prove synchronously with `sigtrail-merkle`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use quick_cache::sync::Cache;
+use sigtrail_merkle::{
+    consistency_proof_nodes, decode_entry_bundle, encode_entry_bundle, inclusion_proof_nodes,
+    prove_consistency, prove_inclusion, tiles_for_nodes, BundleId, Hash, TileHashReader, TileId,
+    TreeHead, TILE_WIDTH,
+};
+use tokio::sync::watch;
+
+use crate::store::{Store, StoreError};
+
+/// The state of the log after a commit, shared with every reader.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The tree head of the latest checkpoint.
+    pub head: TreeHead,
+    /// The latest signed checkpoint, as served at `/checkpoint`.
+    pub checkpoint: Vec<u8>,
+    /// The rightmost partial hash tile at each level, by (level, index).
+    pub edge_tiles: HashMap<(u8, u64), Vec<u8>>,
+    /// The rightmost partial entry bundle: its index and entries.
+    pub edge_bundle: Option<(u64, Vec<Vec<u8>>)>,
+}
+
+/// Why a tile, bundle or proof could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The resource lies beyond the tree (or was never produced).
+    #[error("{0} does not exist in this log")]
+    NotFound(String),
+    /// Stored data disagrees with the tree: a bug or corruption, never input.
+    #[error("stored tree data is inconsistent: {0}")]
+    Corrupt(#[from] sigtrail_merkle::Error),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Full tiles (or full bundles), immutable once written, by their key.
+type FullCache<K> = Arc<Cache<K, Arc<Vec<u8>>>>;
+
+/// Reads tiles, bundles and proofs for the HTTP API and the sequencer.
+#[derive(Clone)]
+pub struct TileReader {
+    store: Arc<dyn Store>,
+    full_tiles: FullCache<(u8, u64)>,
+    full_bundles: FullCache<u64>,
+    published: watch::Receiver<Arc<Published>>,
+}
+
+impl TileReader {
+    /// A reader over `store` that caches up to `cache_tiles` full tiles and as
+    /// many full bundles.
+    pub fn new(
+        store: Arc<dyn Store>,
+        published: watch::Receiver<Arc<Published>>,
+        cache_tiles: usize,
+    ) -> Self {
+        Self {
+            store,
+            full_tiles: Arc::new(Cache::new(cache_tiles.max(1))),
+            full_bundles: Arc::new(Cache::new(cache_tiles.max(1))),
+            published,
+        }
+    }
+
+    /// The latest published state.
+    pub fn published(&self) -> Arc<Published> {
+        self.published.borrow().clone()
+    }
+
+    /// Remembers full tiles just written, so proofs for a fresh batch do not
+    /// read them back.
+    pub fn remember_full_tile(&self, level: u8, index: u64, data: Vec<u8>) {
+        self.full_tiles.insert((level, index), Arc::new(data));
+    }
+
+    /// A hash tile, full or partial, exactly as tlog-tiles serves it.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::NotFound`] when the tile is not (yet) that wide.
+    pub async fn tile(&self, id: TileId) -> Result<Arc<Vec<u8>>, ReadError> {
+        let key = (id.level, id.index);
+        if let Some(data) = self.full_tiles.get(&key) {
+            return Ok(prefix(data, id.width as usize * 32));
+        }
+        let published = self.published();
+        let data = match published.edge_tiles.get(&key) {
+            Some(edge) => Arc::new(edge.clone()),
+            None => match self.store.tile(id.level, id.index).await? {
+                Some(stored) => Arc::new(stored),
+                None => return Err(ReadError::NotFound(id.path())),
+            },
+        };
+        let want = id.width as usize * 32;
+        if data.len() < want {
+            return Err(ReadError::NotFound(id.path()));
+        }
+        if data.len() == TILE_WIDTH as usize * 32 {
+            self.full_tiles.insert(key, data.clone());
+        }
+        Ok(prefix(data, want))
+    }
+
+    /// An entry bundle, full or partial, exactly as tlog-tiles serves it.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::NotFound`] when the bundle is not (yet) that wide.
+    pub async fn bundle(&self, id: BundleId) -> Result<Arc<Vec<u8>>, ReadError> {
+        if let Some(data) = self.full_bundles.get(&id.index) {
+            return Ok(data);
+        }
+        let published = self.published();
+        let (width, data) = match &published.edge_bundle {
+            Some((index, entries)) if *index == id.index => (
+                entries.len(),
+                encode_entry_bundle(entries.iter().map(Vec::as_slice))?,
+            ),
+            _ => match self.store.bundle(id.index).await? {
+                Some((width, data)) => (width as usize, data),
+                None => return Err(ReadError::NotFound(id.path())),
+            },
+        };
+        let want = id.width as usize;
+        if width < want {
+            return Err(ReadError::NotFound(id.path()));
+        }
+        if width == TILE_WIDTH as usize {
+            let data = Arc::new(data);
+            self.full_bundles.insert(id.index, data.clone());
+            return Ok(data);
+        }
+        let entries = decode_entry_bundle(&data)?;
+        Ok(Arc::new(encode_entry_bundle(
+            entries.into_iter().take(want),
+        )?))
+    }
+
+    /// The entry at `index` of a tree of `size` leaves.
+    ///
+    /// # Errors
+    ///
+    /// [`ReadError::NotFound`] when `index` is not below `size`.
+    pub async fn entry(&self, index: u64, size: u64) -> Result<Vec<u8>, ReadError> {
+        if index >= size {
+            return Err(ReadError::NotFound(format!("entry {index}")));
+        }
+        let bundle_index = index / TILE_WIDTH as u64;
+        let width = (size - bundle_index * TILE_WIDTH as u64).min(TILE_WIDTH as u64) as u16;
+        let data = self
+            .bundle(BundleId {
+                index: bundle_index,
+                width,
+            })
+            .await?;
+        let entries = decode_entry_bundle(&data)?;
+        let position = (index % TILE_WIDTH as u64) as usize;
+        entries
+            .get(position)
+            .map(|e| e.to_vec())
+            .ok_or_else(|| ReadError::NotFound(format!("entry {index}")))
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves.
+    ///
+    /// # Errors
+    ///
+    /// When `index >= size`, or a tile cannot be read.
+    pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ReadError> {
+        let nodes = inclusion_proof_nodes(index, size)?;
+        let tiles = self.fetch(&tiles_for_nodes(&nodes, size)).await?;
+        Ok(prove_inclusion(
+            index,
+            size,
+            &TileHashReader::new(size, &tiles),
+        )?)
+    }
+
+    /// The consistency proof between trees of `old` and `new` leaves.
+    ///
+    /// # Errors
+    ///
+    /// When `old > new`, or a tile cannot be read.
+    pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, ReadError> {
+        let nodes = consistency_proof_nodes(old, new)?;
+        let tiles = self.fetch(&tiles_for_nodes(&nodes, new)).await?;
+        Ok(prove_consistency(
+            old,
+            new,
+            &TileHashReader::new(new, &tiles),
+        )?)
+    }
+
+    async fn fetch(&self, ids: &[TileId]) -> Result<HashMap<TileId, Vec<u8>>, ReadError> {
+        let mut tiles = HashMap::with_capacity(ids.len());
+        for id in ids {
+            tiles.insert(*id, self.tile(*id).await?.to_vec());
+        }
+        Ok(tiles)
+    }
+}
+
+fn prefix(data: Arc<Vec<u8>>, len: usize) -> Arc<Vec<u8>> {
+    if data.len() == len {
+        data
+    } else {
+        Arc::new(data[..len.min(data.len())].to_vec())
+    }
+}
