@@ -1,0 +1,1 @@
+//! The `sigtrail` command line.

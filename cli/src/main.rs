@@ -1,0 +1,3 @@
+//! `sigtrail`: see `sigtrail --help`.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Typed client and offline verification for sigtrail logs.
