@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use quick_cache::sync::Cache;
 use sigtrail_merkle::{
-    consistency_proof_nodes, decode_entry_bundle, encode_entry_bundle, inclusion_proof_nodes,
-    prove_consistency, prove_inclusion, tiles_for_nodes, BundleId, Hash, TileHashReader, TileId,
-    TreeHead, TILE_WIDTH,
+    consistency_proof_nodes, decode_entry_bundle, encode_entry_bundle, inclusion_proof_from_hashes,
+    inclusion_proof_nodes, prove_consistency, tiles_for_nodes, BundleId, Hash, HashReader as _,
+    NodeId, TileHashReader, TileId, TreeHead, TILE_WIDTH,
 };
 use tokio::sync::watch;
 
@@ -180,13 +180,43 @@ impl TileReader {
     ///
     /// When `index >= size`, or a tile cannot be read.
     pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, ReadError> {
-        let nodes = inclusion_proof_nodes(index, size)?;
+        let mut proofs = self.inclusion_proofs(&[index], size).await?;
+        Ok(proofs.pop().unwrap_or_default())
+    }
+
+    /// Inclusion proofs of many leaves in one tree: the tiles are fetched
+    /// once and every node hash is computed once, however many proofs
+    /// share it (a batch's proofs share almost all of them).
+    ///
+    /// # Errors
+    ///
+    /// When an index is not below `size`, or a tile cannot be read.
+    pub async fn inclusion_proofs(
+        &self,
+        indexes: &[u64],
+        size: u64,
+    ) -> Result<Vec<Vec<Hash>>, ReadError> {
+        let plans = indexes
+            .iter()
+            .map(|&index| inclusion_proof_nodes(index, size))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut nodes: Vec<NodeId> = plans.iter().flatten().copied().collect();
+        nodes.sort_unstable();
+        nodes.dedup();
         let tiles = self.fetch(&tiles_for_nodes(&nodes, size)).await?;
-        Ok(prove_inclusion(
-            index,
-            size,
-            &TileHashReader::new(size, &tiles),
-        )?)
+        let hashes = TileHashReader::new(size, &tiles).read_hashes(&nodes)?;
+        let known: HashMap<NodeId, Hash> = nodes.into_iter().zip(hashes).collect();
+        plans
+            .iter()
+            .zip(indexes)
+            .map(|(plan, &index)| {
+                let hashes: Vec<Hash> = plan
+                    .iter()
+                    .filter_map(|node| known.get(node).copied())
+                    .collect();
+                Ok(inclusion_proof_from_hashes(index, size, &hashes)?)
+            })
+            .collect()
     }
 
     /// The consistency proof between trees of `old` and `new` leaves.

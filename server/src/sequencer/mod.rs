@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::identity::LogIdentity;
 use crate::metrics::Metrics;
 use crate::store::{Batch, BundleData, EntryRecord, Store, StoreError, TileData};
-use crate::tiles::{Published, ReadError, TileReader};
+use crate::tiles::{Published, TileReader};
 
 const BUNDLE_WIDTH: usize = TILE_WIDTH as usize;
 
@@ -482,43 +482,35 @@ async fn answer(
     head: TreeHead,
     checkpoint: Vec<u8>,
 ) {
-    for (submission, (index, new)) in batch.into_iter().zip(placed) {
-        let reply =
-            match bundle_text(&reader, &submission.entry, index, head.size, &checkpoint).await {
-                Ok(bundle) => {
-                    metrics.count_submission(if new { "new" } else { "duplicate" });
-                    Ok(Logged { index, new, bundle })
-                }
-                Err(error) => {
-                    tracing::error!(%error, index, "cannot build the bundle of a logged entry");
-                    metrics.count_submission("unavailable");
-                    Err(SubmitError::Unavailable)
-                }
-            };
-        let _ = submission.reply.send(reply);
+    let indexes: Vec<u64> = placed.iter().map(|(index, _)| *index).collect();
+    let proofs = match reader.inclusion_proofs(&indexes, head.size).await {
+        Ok(proofs) => proofs,
+        Err(error) => {
+            tracing::error!(%error, "cannot build the bundles of logged entries");
+            for submission in batch {
+                metrics.count_submission("unavailable");
+                let _ = submission.reply.send(Err(SubmitError::Unavailable));
+            }
+            return;
+        }
+    };
+    for ((submission, (index, new)), proof) in batch.into_iter().zip(placed).zip(proofs) {
+        metrics.count_submission(if new { "new" } else { "duplicate" });
+        let bundle = tlog_proof(&submission.entry, index, proof, &checkpoint);
+        let _ = submission.reply.send(Ok(Logged { index, new, bundle }));
     }
 }
 
-/// The C2SP tlog-proof of an entry at `index` under the checkpoint.
-///
-/// # Errors
-///
-/// When the tiles for the inclusion proof cannot be read.
-pub async fn bundle_text(
-    reader: &TileReader,
-    entry: &SignedEntry,
-    index: u64,
-    size: u64,
-    checkpoint: &[u8],
-) -> Result<Vec<u8>, ReadError> {
-    let proof = reader.inclusion_proof(index, size).await?;
-    Ok(TlogProof {
+/// The C2SP tlog-proof text of an entry: the entry in the `extra` line,
+/// its index, its inclusion proof and the signed checkpoint.
+fn tlog_proof(entry: &SignedEntry, index: u64, proof: Vec<Hash>, checkpoint: &[u8]) -> Vec<u8> {
+    TlogProof {
         extra: Some(entry.as_bytes().to_vec()),
         index,
         proof,
         checkpoint: checkpoint.to_vec(),
     }
-    .to_text())
+    .to_text()
 }
 
 #[cfg(test)]
