@@ -91,6 +91,23 @@ fn run(dir: &Path, args: &[&str]) -> (bool, String) {
 }
 
 impl Server {
+    /// Stops the server with SIGTERM and checks it exits cleanly.
+    fn stop(self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success(), "kill -TERM {pid}");
+        self.stop_waited();
+    }
+
+    /// Waits for a server that was sent SIGTERM and checks it exited 0.
+    fn stop_waited(mut self) {
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "sigtrail-server exited with {status} after SIGTERM"
+        );
+    }
+
     async fn submit(&self, entry: &SignedEntry) -> reqwest::Result<(u16, Value)> {
         let text = String::from_utf8(entry.as_bytes().to_vec()).unwrap();
         let response = self
@@ -282,7 +299,7 @@ async fn sqlite_zero_config_serves_verifies_and_restarts() {
     assert_acknowledged_present(&server, &acks).await;
 
     // A graceful stop and a plain restart serve the same log.
-    drop(server);
+    server.stop();
     let server = start(dir.path(), &[]).await;
     assert_eq!(server.head(&log_key).await, head);
     let (status, body) = server.submit(&entry(&signer, 99_999_999)).await.unwrap();
@@ -453,4 +470,36 @@ async fn two_servers_on_one_postgres_log_never_fork_it() {
         "every acknowledged entry once, nothing else"
     );
     assert_acknowledged_present(&checker, &all).await;
+}
+
+/// SIGTERM under load: the server stops taking connections, answers what it
+/// accepted, commits the batch in flight, and exits 0; nothing acknowledged
+/// is lost.
+#[tokio::test]
+async fn sigterm_under_load_finishes_the_batch_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &[]).await;
+    let log_key = read_vkey(dir.path());
+    let signer = signer("release.example.com", 8);
+    let acks = SharedAcks::default();
+    let pid = server.child.id().to_string();
+    let terminator = async {
+        while acks.lock().unwrap().entries.len() < 40 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    tokio::join!(
+        load(&server, &signer, 0, 8, 100_000, &log_key, &acks),
+        terminator
+    );
+    server.stop_waited();
+    let server = start(dir.path(), &[]).await;
+    let acks = std::mem::take(&mut *acks.lock().unwrap());
+    server.audit(&log_key, &acks.heads).await;
+    assert_acknowledged_present(&server, &acks).await;
 }
