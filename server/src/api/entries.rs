@@ -21,6 +21,17 @@ pub(super) struct SubmitRequest {
     entry: String,
 }
 
+/// Parses a submission body, `{"entry": "<signed note text>"}`, and
+/// verifies the entry: everything the server decides from the bytes alone.
+///
+/// # Errors
+///
+/// [`ApiError::BadJson`] or [`ApiError::InvalidEntry`].
+pub fn parse_submission(body: &[u8]) -> Result<SignedEntry, ApiError> {
+    let request: SubmitRequest = serde_json::from_slice(body)?;
+    Ok(SignedEntry::parse(request.entry.as_bytes())?)
+}
+
 #[derive(Serialize)]
 pub(super) struct SubmitResponse {
     index: u64,
@@ -51,8 +62,7 @@ async fn submit_body(
     let body = body.map_err(|_| ApiError::BodyTooLarge {
         limit: state.limits.max_body_bytes,
     })?;
-    let request: SubmitRequest = serde_json::from_slice(&body)?;
-    let entry = SignedEntry::parse(request.entry.as_bytes())?;
+    let entry = parse_submission(&body)?;
     let answer = state.sequencer.submit(entry)?;
     let logged = answer.await.map_err(|_| SubmitError::ShuttingDown)??;
     let status = if logged.new {

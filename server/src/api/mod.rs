@@ -18,6 +18,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use entries::parse_submission;
 pub use error::{ApiError, RETRY_AFTER_SECONDS};
 
 use crate::identity::LogIdentity;

@@ -545,3 +545,77 @@ async fn overload_answers_503_with_retry_after() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()[header::RETRY_AFTER], "1");
 }
+
+mod parsers {
+    //! Property tests of the routes' parsers: whatever the path, query or
+    //! body, the answer is a success or a 4xx with a JSON error, never 5xx.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn assert_handled(status: StatusCode, body: &[u8], what: &str) {
+        assert!(!status.is_server_error(), "{what}: {status}");
+        if !status.is_success() {
+            let error: Value =
+                serde_json::from_slice(body).unwrap_or_else(|_| panic!("{what}: not JSON"));
+            assert!(error["error"].is_string(), "{what}: {error}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn tile_paths(path in "(entries/|[0-9]{1,3}/)?(x[0-9]{3}/){0,2}[0-9x]{0,4}(\\.p/[0-9]{0,4})?") {
+            let rt = runtime();
+            rt.block_on(async {
+                let app = TestApp::new().await;
+                app.fill(3).await;
+                let uri = format!("/tile/{path}");
+                let (status, _, body) = app.get(&uri).await;
+                if status.is_success() {
+                    let parsed = TilePath::parse(&format!("tile/{path}")).expect("a served path parses");
+                    assert_eq!(format!("tile/{path}"), parsed.path(), "served paths are canonical");
+                }
+                assert_handled(status, &body, &uri);
+            });
+        }
+
+        #[test]
+        fn proof_queries(query in "((index|hash|size|old|new|x)=[0-9a-zA-Z%+/=-]{0,24}&?){0,4}") {
+            let rt = runtime();
+            rt.block_on(async {
+                let app = TestApp::new().await;
+                app.fill(3).await;
+                for route in ["/api/v1/proof/inclusion", "/api/v1/proof/consistency", "/api/v1/entries"] {
+                    let uri = format!("{route}?{query}");
+                    let (status, _, body) = app.get(&uri).await;
+                    assert_handled(status, &body, &uri);
+                }
+            });
+        }
+
+        #[test]
+        fn submission_bodies(body in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..64),
+            "\\{\"entry\": \"[ -~\\n]{0,200}\"\\}".prop_map(String::into_bytes),
+        ]) {
+            let rt = runtime();
+            rt.block_on(async {
+                let app = TestApp::new().await;
+                let (status, _, answer) = app.request(Method::POST, "/api/v1/entries", body.clone()).await;
+                assert_eq!(status.as_u16() / 100, 4, "{}", String::from_utf8_lossy(&body));
+                assert_handled(status, &answer, "submission");
+                assert_eq!(app.head().await.size, 0, "a rejected body changes nothing");
+            });
+        }
+    }
+}
