@@ -10,4 +10,6 @@ pub use audit::{audit, AuditReport, AuditState};
 pub use error::{Error, ErrorKind, PolicyProblem};
 pub use http::{Client, EntryInfo, LogInfo, SearchHit, SearchPage, SearchQuery, Submitted};
 pub use policy::Policy;
-pub use verify::{artifact_digest, verify_bundle, verify_consistency, verify_inclusion, VerifiedBundle};
+pub use verify::{
+    artifact_digest, verify_bundle, verify_consistency, verify_inclusion, VerifiedBundle,
+};

@@ -114,6 +114,12 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let options = options();
+    if let Ok(filter) = std::env::var("SIGTRAIL_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let artifact_signer = signer("release.example.com", 7);
     let (raw_rate, entry_rate) = verification_rates(&entry(&artifact_signer, 0));
 

@@ -288,21 +288,31 @@ impl Sequencer {
     }
 
     /// Runs until every handle is dropped and the pool is drained.
+    ///
+    /// Group commit: submissions that arrive while a batch commits wait in
+    /// the pool and form the next batch, taken at once. Only a submission
+    /// that finds the log idle waits up to the batch interval for company.
     pub async fn run(mut self) {
         let mut batch = Vec::with_capacity(self.config.max_batch);
         loop {
             // 1. Wait for the first submission of the next batch.
+            let idle = self.rx.is_empty();
             if self.rx.recv_many(&mut batch, self.config.max_batch).await == 0 {
                 tracing::info!("sequencer stopped: pool closed and drained");
                 return;
             }
-            // 2. Let the batch fill until it is full or the interval passes.
-            let deadline = tokio::time::Instant::now() + self.config.batch_interval;
-            while batch.len() < self.config.max_batch {
-                let room = self.config.max_batch - batch.len();
-                match tokio::time::timeout_at(deadline, self.rx.recv_many(&mut batch, room)).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
+            // 2. After an idle spell, let the batch fill until it is full
+            //    or the interval passes.
+            if idle {
+                let deadline = tokio::time::Instant::now() + self.config.batch_interval;
+                while batch.len() < self.config.max_batch {
+                    let room = self.config.max_batch - batch.len();
+                    match tokio::time::timeout_at(deadline, self.rx.recv_many(&mut batch, room))
+                        .await
+                    {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    }
                 }
             }
             // 3. Integrate it.
