@@ -23,6 +23,7 @@ use sigtrail_server::sequencer::SequencerConfig;
 use sigtrail_server::store::testing::TestDatabase;
 use sigtrail_server::store::{PostgresStore, SqliteStore, Store};
 use sigtrail_server::testing::{entry, signer, verify_bundle};
+use sigtrail_server::witnesses::Witnesses;
 use sigtrail_server::{init_log, Log};
 
 struct Options {
@@ -145,6 +146,7 @@ async fn main() {
             batch_interval: Duration::from_millis(20),
             cache_tiles: 4096,
         },
+        witnesses: Arc::new(Witnesses::new(Vec::new(), 0, Duration::from_secs(1))),
         limits: Limits {
             max_body_bytes: 16384,
             request_timeout: Duration::from_secs(30),

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::witnesses::WitnessConfig;
+
 /// sigtrail's log server: an append-only transparency log of software
 /// signing events, serving C2SP tlog-tiles, proofs and a JSON API.
 ///
@@ -22,7 +24,8 @@ use clap::{Args, Parser, Subcommand};
     sigtrail-server init --database-url postgres://postgres@127.0.0.1/sigtrail \\\n      \
     --origin log.example.com/sigtrail --key-file /etc/sigtrail/log.key\n  \
     sigtrail-server --database-url postgres://postgres@127.0.0.1/sigtrail \\\n      \
-    --key-file /etc/sigtrail/log.key --listen 0.0.0.0:8080")]
+    --key-file /etc/sigtrail/log.key --listen 0.0.0.0:8080 \\\n      \
+    --witness 'witness1.example+1a2b3c4d+BAbc… https://witness1.example' --quorum 1")]
 pub struct Cli {
     /// What to do; serving the log is the default.
     #[command(subcommand)]
@@ -92,6 +95,18 @@ pub struct ServeArgs {
     /// Longest a request may take before it is answered 408.
     #[arg(long, env = "SIGTRAIL_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
+    /// A witness to send every new checkpoint to, as "<vkey> <url>": its
+    /// cosignature/v1 verifier key and the base URL of its tlog-witness
+    /// API. Repeat for each witness.
+    #[arg(long = "witness", env = "SIGTRAIL_WITNESSES", value_delimiter = ';')]
+    pub witnesses: Vec<WitnessConfig>,
+    /// How many witnesses must cosign a checkpoint before submitters get
+    /// their bundles [default: every witness]
+    #[arg(long, env = "SIGTRAIL_QUORUM")]
+    pub quorum: Option<usize>,
+    /// How long to wait for each witness.
+    #[arg(long, env = "SIGTRAIL_WITNESS_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub witness_timeout: Duration,
     /// Full tiles and full entry bundles kept in memory (8 KiB each or so).
     #[arg(long, env = "SIGTRAIL_CACHE_TILES", default_value_t = 4096)]
     pub cache_tiles: usize,

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod sequencer;
 pub mod store;
 pub mod tiles;
+pub mod witnesses;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -30,6 +31,7 @@ use crate::identity::LogIdentity;
 use crate::metrics::Metrics;
 use crate::sequencer::{Sequencer, SequencerConfig};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
+use crate::witnesses::Witnesses;
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://…`.
 ///
@@ -101,6 +103,8 @@ pub struct Log {
     pub sequencer: SequencerConfig,
     /// Request limits.
     pub limits: Limits,
+    /// The witnesses that cosign checkpoints, and their quorum.
+    pub witnesses: Arc<Witnesses>,
 }
 
 impl Log {
@@ -140,6 +144,7 @@ impl Log {
             self.store.clone(),
             self.identity.clone(),
             self.sequencer,
+            self.witnesses.clone(),
             metrics.clone(),
         )
         .await
@@ -152,6 +157,7 @@ impl Log {
             identity: self.identity,
             metrics,
             limits: self.limits,
+            witnesses: self.witnesses,
         });
         Ok((app, sequencing))
     }
@@ -201,6 +207,7 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
         }
         _ => zero_config(&args.data_dir, &args.origin).await?,
     };
+    let witnesses = witness_set(&args)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -218,8 +225,23 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
             max_body_bytes: args.max_body_bytes as usize,
             request_timeout: args.request_timeout,
         },
+        witnesses: Arc::new(witnesses),
     };
     log.serve(listener, shutdown_signal()).await
+}
+
+/// The witness set of the flags, with its quorum checked.
+fn witness_set(args: &ServeArgs) -> anyhow::Result<Witnesses> {
+    let count = args.witnesses.len();
+    let quorum = args.quorum.unwrap_or(count);
+    if quorum > count {
+        bail!("--quorum {quorum} needs at least {quorum} witnesses, but {count} are configured");
+    }
+    Ok(Witnesses::new(
+        args.witnesses.clone(),
+        quorum,
+        args.witness_timeout,
+    ))
 }
 
 /// The default with no flags: a SQLite log in `data_dir`, created (key and

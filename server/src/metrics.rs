@@ -50,7 +50,7 @@ impl Default for Metrics {
         );
         registry.register(
             "submissions",
-            "Submissions answered, by outcome (new, duplicate, rejected, overloaded, unavailable)",
+            "Submissions answered, by outcome (new, duplicate, rejected, overloaded, unavailable, unwitnessed)",
             submissions.clone(),
         );
         Self {

@@ -26,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::sequencer::SequencerHandle;
 use crate::store::Store;
 use crate::tiles::TileReader;
+use crate::witnesses::Witnesses;
 
 /// Limits applied to every request.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +52,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Request limits.
     pub limits: Limits,
+    /// The witnesses that cosign checkpoints, and their quorum.
+    pub witnesses: Arc<Witnesses>,
 }
 
 /// The whole HTTP application.

@@ -17,6 +17,7 @@ use crate::identity::LogIdentity;
 use crate::sequencer::{SequencerConfig, SubmitError};
 use crate::store::MemoryStore;
 use crate::testing::{assert_log_consistent, entry, signer, verify_bundle, verify_checkpoint};
+use crate::witnesses::Witnesses;
 use crate::{init_log, Log};
 
 const MAX_BODY: usize = 8192;
@@ -42,6 +43,7 @@ impl TestApp {
                 batch_interval: Duration::from_millis(1),
                 cache_tiles: 64,
             },
+            witnesses: Arc::new(Witnesses::new(Vec::new(), 0, Duration::from_secs(1))),
             limits: Limits {
                 max_body_bytes: MAX_BODY,
                 request_timeout: Duration::from_secs(10),
@@ -531,6 +533,7 @@ fn error_statuses() {
         (ApiError::Submit(SubmitError::PoolFull), 503),
         (ApiError::Submit(SubmitError::Unavailable), 503),
         (ApiError::Submit(SubmitError::ShuttingDown), 503),
+        (ApiError::Submit(SubmitError::NotWitnessed), 503),
         (ApiError::Internal(anyhow::anyhow!("x")), 500),
     ];
     for (error, status) in table {

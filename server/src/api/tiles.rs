@@ -93,8 +93,8 @@ pub(super) async fn log_info(State(state): State<AppState>) -> Json<LogInfo> {
         origin: state.identity.origin().to_owned(),
         vkey: state.identity.vkey().to_string(),
         size: state.reader.published().head.size,
-        witnesses: Vec::new(),
-        quorum: 0,
+        witnesses: state.witnesses.vkeys(),
+        quorum: state.witnesses.quorum(),
     })
 }
 

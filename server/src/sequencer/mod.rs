@@ -27,6 +27,7 @@ use crate::identity::LogIdentity;
 use crate::metrics::Metrics;
 use crate::store::{Batch, BundleData, EntryRecord, Store, StoreError, TileData};
 use crate::tiles::{Published, TileReader};
+use crate::witnesses::Witnesses;
 
 const BUNDLE_WIDTH: usize = TILE_WIDTH as usize;
 
@@ -60,6 +61,13 @@ pub enum SubmitError {
     /// logged, and resubmitting it is safe.
     #[error("the log could not store the entry; resubmitting it is safe")]
     Unavailable,
+    /// The entry is logged, but its checkpoint has not been cosigned by a
+    /// quorum of witnesses yet.
+    #[error(
+        "the entry is logged, but too few witnesses have cosigned its checkpoint yet; \
+         resubmit it to get its bundle"
+    )]
+    NotWitnessed,
 }
 
 /// Settings of the sequencer.
@@ -130,6 +138,9 @@ pub struct Sequencer {
     metrics: Arc<Metrics>,
     /// A commit failed: the store may be ahead of `tree`; reload first.
     stale: bool,
+    witnesses: Arc<Witnesses>,
+    /// The tree size whose checkpoint a quorum of witnesses cosigned.
+    witnessed: u64,
 }
 
 /// The rightmost entry bundle, still filling.
@@ -150,6 +161,7 @@ impl Sequencer {
         store: Arc<dyn Store>,
         identity: Arc<LogIdentity>,
         config: SequencerConfig,
+        witnesses: Arc<Witnesses>,
         metrics: Arc<Metrics>,
     ) -> Result<(Sequencer, SequencerHandle, TileReader), LoadError> {
         let (published, published_rx) = watch::channel(Arc::new(Published {
@@ -175,6 +187,8 @@ impl Sequencer {
             config,
             metrics,
             stale: false,
+            witnesses,
+            witnessed: 0,
         };
         sequencer.reload().await?;
         Ok((sequencer, SequencerHandle { tx }, reader))
@@ -353,7 +367,7 @@ impl Sequencer {
                     "batch committed"
                 );
                 self.metrics.observe_batch(batch.len(), started.elapsed());
-                let checkpoint = self.reader.published().checkpoint.clone();
+                let checkpoint = self.witness(head).await;
                 tokio::spawn(answer(
                     self.reader.clone(),
                     self.metrics.clone(),
@@ -371,6 +385,37 @@ impl Sequencer {
                 }
             }
         }
+    }
+
+    /// The checkpoint of `head` with a quorum of witness cosignatures:
+    /// already at hand, or asked for now and stored.
+    async fn witness(&mut self, head: TreeHead) -> Result<Vec<u8>, SubmitError> {
+        let published = self.reader.published();
+        let quorum = self.witnesses.quorum();
+        if quorum == 0 || self.witnessed == head.size {
+            return Ok(published.checkpoint.clone());
+        }
+        let (cosigned, count) = self
+            .witnesses
+            .cosign(&self.reader, &published.checkpoint, head)
+            .await;
+        if count < quorum {
+            tracing::warn!(
+                size = head.size,
+                cosignatures = count,
+                quorum,
+                "checkpoint not witnessed"
+            );
+            return Err(SubmitError::NotWitnessed);
+        }
+        if let Err(error) = self.store.update_checkpoint(head.size, &cosigned).await {
+            tracing::warn!(%error, "cannot store the cosigned checkpoint");
+            self.stale = true;
+            return Err(SubmitError::NotWitnessed);
+        }
+        self.witnessed = head.size;
+        self.publish(head, cosigned.clone());
+        Ok(cosigned)
     }
 
     /// Places every submission in the tree, writes the batch, and on success
@@ -490,8 +535,18 @@ async fn answer(
     batch: Vec<Submission>,
     placed: Vec<(u64, bool)>,
     head: TreeHead,
-    checkpoint: Vec<u8>,
+    checkpoint: Result<Vec<u8>, SubmitError>,
 ) {
+    let checkpoint = match checkpoint {
+        Ok(checkpoint) => checkpoint,
+        Err(error) => {
+            for submission in batch {
+                metrics.count_submission("unwitnessed");
+                let _ = submission.reply.send(Err(error));
+            }
+            return;
+        }
+    };
     let indexes: Vec<u64> = placed.iter().map(|(index, _)| *index).collect();
     let proofs = match reader.inclusion_proofs(&indexes, head.size).await {
         Ok(proofs) => proofs,

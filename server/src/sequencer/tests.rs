@@ -13,6 +13,7 @@ use crate::init_log;
 use crate::metrics::Metrics;
 use crate::store::{Fault, MemoryStore, Store};
 use crate::testing::{assert_log_consistent, entry, signer, verify_bundle};
+use crate::witnesses::Witnesses;
 
 type Answer = oneshot::Receiver<Result<Logged, SubmitError>>;
 
@@ -30,6 +31,10 @@ struct Rig {
     log_key: VerifierKey,
 }
 
+fn no_witnesses() -> Arc<Witnesses> {
+    Arc::new(Witnesses::new(Vec::new(), 0, Duration::from_secs(1)))
+}
+
 fn log_identity() -> Arc<LogIdentity> {
     Arc::new(LogIdentity::new(signer("test.example/log", 1)).unwrap())
 }
@@ -44,6 +49,7 @@ async fn rig_on(store: Arc<MemoryStore>, config: SequencerConfig) -> Rig {
         store.clone(),
         identity,
         config,
+        no_witnesses(),
         Arc::new(Metrics::default()),
     )
     .await
@@ -272,7 +278,14 @@ async fn a_store_of_another_log_does_not_load() {
     let store = Arc::new(MemoryStore::new());
     let other = LogIdentity::new(signer("test.example/log", 2)).unwrap();
     init_log(store.as_ref(), &other).await.unwrap();
-    let loaded = Sequencer::load(store, log_identity(), CONFIG, Arc::new(Metrics::default())).await;
+    let loaded = Sequencer::load(
+        store,
+        log_identity(),
+        CONFIG,
+        no_witnesses(),
+        Arc::new(Metrics::default()),
+    )
+    .await;
     let Err(LoadError::Inconsistent(why)) = loaded else {
         panic!("loaded another log's store")
     };
