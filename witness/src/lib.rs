@@ -86,8 +86,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let key = read_key(&key_file)?;
     let file = match &args.config {
         Some(path) => Some(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?,
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
         ),
         None => None,
     };
