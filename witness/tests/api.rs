@@ -10,6 +10,7 @@ use axum::Router;
 use common::{body, sqlite_store, witness, witness_key, TestLog, NOW};
 use sigtrail_merkle::{empty_root, Hash, TreeHead};
 use sigtrail_note::signed_note::parse_signature_lines;
+use sigtrail_note::witness_request::MAX_ADD_CHECKPOINT_SIZE;
 use sigtrail_note::{cosignature, Note};
 use sigtrail_witness::{api::router, origin_hash};
 use tower::ServiceExt as _;
@@ -113,6 +114,11 @@ async fn add_checkpoint_status_codes() {
             "malformed body",
             b"old 8\n".to_vec(),
             StatusCode::BAD_REQUEST,
+        ),
+        (
+            "body over the size limit",
+            vec![b'a'; MAX_ADD_CHECKPOINT_SIZE + 1],
+            StatusCode::PAYLOAD_TOO_LARGE,
         ),
         (
             "old size with a leading zero",
