@@ -62,6 +62,32 @@ impl TestDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// A copy of this database as it is now (`CREATE DATABASE … TEMPLATE`),
+    /// dropped like any test database. Nothing may be connected to this
+    /// one while it is copied.
+    ///
+    /// # Panics
+    ///
+    /// If the server refuses the copy.
+    pub async fn snapshot(&self) -> TestDatabase {
+        let name = unique_name();
+        let mut conn = self.admin.connect().await.expect("connect to PostgreSQL");
+        conn.execute(format!("CREATE DATABASE {name} TEMPLATE {}", self.name).as_str())
+            .await
+            .unwrap_or_else(|err| panic!("copying test database {} to {name}: {err}", self.name));
+        let url = self
+            .admin
+            .clone()
+            .database(&name)
+            .to_url_lossy()
+            .to_string();
+        TestDatabase {
+            admin: self.admin.clone(),
+            name,
+            url,
+        }
+    }
 }
 
 impl Drop for TestDatabase {
