@@ -46,7 +46,8 @@ pub fn router(witness: Witness) -> Router {
 impl IntoResponse for Error {
     /// The status of [`Error::status`]; `409` carries the latest cosigned
     /// size as `text/x.tlog.size`, other rejections a line of explanation.
-    /// Internal errors are logged here and not explained to the client.
+    /// Internal errors are logged here at error level and not explained to
+    /// the client; rejections are logged at debug level.
     fn into_response(self) -> Response {
         let status = self.status();
         match self {
@@ -60,7 +61,10 @@ impl IntoResponse for Error {
                 tracing::error!(%error, "internal error");
                 (status, [(header::CONTENT_TYPE, TEXT)], "internal error\n").into_response()
             }
-            error => (status, [(header::CONTENT_TYPE, TEXT)], format!("{error}\n")).into_response(),
+            error => {
+                tracing::debug!(%error, "rejected");
+                (status, [(header::CONTENT_TYPE, TEXT)], format!("{error}\n")).into_response()
+            }
         }
     }
 }
@@ -73,10 +77,7 @@ async fn add_checkpoint(State(state): State<Arc<AppState>>, body: Bytes) -> Resp
             cosignature.to_line(),
         )
             .into_response(),
-        Err(error) => {
-            tracing::debug!(%error, "add-checkpoint rejected");
-            error.into_response()
-        }
+        Err(error) => error.into_response(),
     };
     state.metrics.count_request(response.status().as_u16());
     response

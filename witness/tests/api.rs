@@ -255,7 +255,19 @@ async fn monitors_get_the_latest_cosigned_checkpoint() {
     let unknown = format!("/{}/checkpoint", origin_hash("unknown.example/log"));
     assert_eq!(get(&app, &unknown).await.0, StatusCode::NOT_FOUND);
 
-    assert_eq!(post(&app, logs.a.request(8, 13)).await.0, StatusCode::OK);
+    // The log's request carries a signature from a key the witness does
+    // not know: it is ignored, and not served.
+    let stranger = sigtrail_note::SignerKey::from_seed(
+        "stranger.example",
+        sigtrail_note::Algorithm::Ed25519,
+        &[4; 32],
+    )
+    .unwrap();
+    let mut signed = Note::parse(logs.a.checkpoint(13).as_bytes()).unwrap();
+    let extra = Note::sign(signed.text(), &[&stranger]).unwrap();
+    signed.add_signature(extra.signatures()[0].clone()).unwrap();
+    let request = body(8, logs.a.proof(8, 13), &signed.to_text());
+    assert_eq!(post(&app, request).await.0, StatusCode::OK);
     let a_path = format!("/{}/checkpoint", origin_hash(logs.a.origin()));
     let (status, _, text) = get(&app, &a_path).await;
     assert_eq!(status, StatusCode::OK);

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use common::{body, TestLog};
 use sigtrail_note::signed_note::parse_signature_lines;
 use sigtrail_note::{cosignature, Note, VerifierKey};
+use sigtrail_server::store::testing::TestDatabase;
 use sigtrail_witness::origin_hash;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_sigtrail-witness");
@@ -34,12 +35,12 @@ impl Drop for Daemon {
 
 /// Starts the witness on port 0 and reads the address it listens on from
 /// its log; the rest of its log goes to this test's stderr.
-fn start(key: &Path, db: &Path, log: &TestLog) -> Daemon {
+fn start(key: &Path, database_url: &str, log: &TestLog) -> Daemon {
     let mut child = Command::new(BINARY)
         .arg("--key-file")
         .arg(key)
         .arg("--database-url")
-        .arg(format!("sqlite://{}", db.display()))
+        .arg(database_url)
         .args(["--listen", "127.0.0.1:0"])
         .arg("--log")
         .arg(format!("{} {}", log.origin(), log.vkey()))
@@ -87,10 +88,23 @@ fn assert_cosigned(answer: &str, log: &TestLog, size: u64, witness: &VerifierKey
 }
 
 #[tokio::test]
-async fn witness_binary_cosigns_refuses_forks_and_restarts() {
+async fn witness_binary_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("witness.db").display());
+    cosigns_refuses_forks_and_restarts(&dir, &db).await;
+}
+
+#[tokio::test]
+async fn witness_binary_on_postgres() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    cosigns_refuses_forks_and_restarts(&dir, database.url()).await;
+}
+
+async fn cosigns_refuses_forks_and_restarts(dir: &tempfile::TempDir, db: &str) {
     let key = dir.path().join("witness.key");
-    let db = dir.path().join("witness.db");
     let key_arg = key.to_str().unwrap();
 
     // keygen: prints the vkey, mode 0600, never overwrites.
@@ -115,7 +129,7 @@ async fn witness_binary_cosigns_refuses_forks_and_restarts() {
     let mut twin = log.clone();
     log.grow(10, "leaf");
     twin.grow(10, "twin");
-    let daemon = start(&key, &db, &log);
+    let daemon = start(&key, db, &log);
 
     // A growing log is cosigned.
     let (status, answer) = add(&daemon, log.request(0, 4)).await;
@@ -145,7 +159,7 @@ async fn witness_binary_cosigns_refuses_forks_and_restarts() {
 
     // After a restart it remembers the head and the evidence.
     drop(daemon);
-    let daemon = start(&key, &db, &log);
+    let daemon = start(&key, db, &log);
     assert_eq!(
         add(&daemon, log.request(0, 12)).await,
         (409, "8\n".to_owned())
