@@ -129,7 +129,7 @@ fn rejects_bad_lines() {
             "QuorumCount(2)",
         ),
         (format!("logs {l}\nquorum none\n"), 1, "UnknownKeyword"),
-        (format!("log\nquorum none\n"), 1, "WrongItemCount"),
+        ("log\nquorum none\n".to_owned(), 1, "WrongItemCount"),
         (
             format!("log {l} u extra\nquorum none\n"),
             1,
@@ -142,7 +142,7 @@ fn rejects_bad_lines() {
         ),
         (format!("log {w0}\nquorum none\n"), 1, "Key"),
         (format!("witness a {l}\nquorum none\n"), 1, "Key"),
-        (format!("witness a not-a-key\nquorum none\n"), 1, "Key"),
+        ("witness a not-a-key\nquorum none\n".to_owned(), 1, "Key"),
         (
             format!("witness a {w0}\nwitness b {w0}\nquorum none\n"),
             2,
