@@ -298,6 +298,11 @@ async fn forks_are_kept_exposed_and_still_refused() {
     let (_, _, forks) = get(&app, "/forks").await;
     assert_eq!(forks, "[]");
 
+    // A stale request that shows another root at the cosigned size is
+    // refused with 409, and is evidence all the same.
+    assert_eq!(post(&app, twin.request(3, 8)).await.0, StatusCode::CONFLICT);
+    let (_, _, forks) = get(&app, "/forks").await;
+    assert!(forks.contains("same-size-different-root"), "{forks}");
     assert_eq!(
         post(&app, twin.request(8, 8)).await.0,
         StatusCode::UNPROCESSABLE_ENTITY
@@ -307,12 +312,11 @@ async fn forks_are_kept_exposed_and_still_refused() {
         post(&app, bad_proof.clone()).await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    // Repeats and stale requests for the same head add no record.
+    // Repeats for the same head add no record.
     assert_eq!(
         post(&app, twin.request(8, 8)).await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
-    assert_eq!(post(&app, twin.request(3, 8)).await.0, StatusCode::CONFLICT);
     // A proof of the wrong length proves nothing: no record.
     let missing = body(8, vec![], &a.checkpoint(12));
     assert_eq!(
@@ -329,14 +333,15 @@ async fn forks_are_kept_exposed_and_still_refused() {
     assert_eq!(forks[0]["kind"], "same-size-different-root");
     assert_eq!(forks[0]["origin"], "a.example/log");
     assert_eq!(forks[0]["observed_at"], NOW);
-    assert_eq!(forks[0]["old_size"], 8);
+    assert_eq!(forks[0]["old_size"], 3);
     assert_eq!(forks[0]["conflicting"], twin.checkpoint(8));
     assert_eq!(forks[0]["conflicting_head"]["size"], 8);
     assert_eq!(
         forks[0]["conflicting_head"]["root"],
         twin.head(8).root.to_string()
     );
-    assert_eq!(forks[0]["proof"], serde_json::json!([]));
+    let stale_proof: Vec<String> = twin.proof(3, 8).iter().map(Hash::to_string).collect();
+    assert_eq!(forks[0]["proof"], serde_json::json!(stale_proof));
     let cosigned = Note::parse(forks[0]["cosigned"].as_str().unwrap().as_bytes()).unwrap();
     let keys = [a.vkey(), witness_key().verifier_key().clone()];
     assert_eq!(cosigned.verify(&keys).unwrap().len(), 2);
