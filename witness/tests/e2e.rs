@@ -227,7 +227,7 @@ fn bad_settings_fail_before_listening() {
 }
 
 #[tokio::test]
-async fn config_file_names_the_logs() {
+async fn config_file_and_environment_configure_it() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("witness.key");
     assert!(run(&[
@@ -247,14 +247,15 @@ async fn config_file_names_the_logs() {
         log.vkey()
     );
     std::fs::write(&config, toml).unwrap();
+    // Every setting from the environment this time.
     let mut child = Command::new(BINARY)
-        .arg("--key-file")
-        .arg(&key)
-        .arg("--config")
-        .arg(&config)
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", dir.path().join("w.db").display()))
-        .args(["--listen", "127.0.0.1:0"])
+        .env("SIGTRAIL_WITNESS_KEY_FILE", &key)
+        .env("SIGTRAIL_WITNESS_CONFIG", &config)
+        .env(
+            "SIGTRAIL_WITNESS_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("w.db").display()),
+        )
+        .env("SIGTRAIL_WITNESS_LISTEN", "127.0.0.1:0")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
