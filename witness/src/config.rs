@@ -69,11 +69,11 @@ pub struct ServeArgs {
     /// The witness's private key file, made by `sigtrail-witness keygen`.
     #[arg(long, env = "SIGTRAIL_WITNESS_KEY_FILE", required = true)]
     pub key_file: Option<PathBuf>,
-    /// A log to cosign, "<origin> <vkey>" (repeatable; a second key for the
+    /// A log to cosign, `<origin> <vkey>` (repeatable; a second key for the
     /// same origin adds a trusted key). The environment variable holds one.
     #[arg(long = "log", env = "SIGTRAIL_WITNESS_LOG", value_name = "ORIGIN VKEY")]
     pub logs: Vec<String>,
-    /// A TOML file listing logs to cosign, as [[log]] tables with `origin`
+    /// A TOML file listing logs to cosign, as `[[log]]` tables with `origin`
     /// and `vkeys`; adds to --log.
     #[arg(long, env = "SIGTRAIL_WITNESS_CONFIG")]
     pub config: Option<PathBuf>,
