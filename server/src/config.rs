@@ -64,11 +64,11 @@ pub struct InitArgs {
 pub struct ServeArgs {
     /// The store of the log: postgres://… or sqlite://… [default: SQLite in
     /// --data-dir, creating the log on first start]
-    #[arg(long, env = "SIGTRAIL_DATABASE_URL", requires = "key_file")]
+    #[arg(long, env = "SIGTRAIL_DATABASE_URL")]
     pub database_url: Option<String>,
     /// The log's signer key file (PRIVATE+KEY+…). Required with
     /// --database-url.
-    #[arg(long, env = "SIGTRAIL_KEY_FILE", requires = "database_url")]
+    #[arg(long, env = "SIGTRAIL_KEY_FILE")]
     pub key_file: Option<PathBuf>,
     /// Where the zero-configuration default keeps its database and key.
     #[arg(long, env = "SIGTRAIL_DATA_DIR", default_value = "sigtrail-data")]

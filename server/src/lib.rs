@@ -205,7 +205,9 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<()> {
             check_log(store.as_ref(), &identity).await?;
             (store, identity)
         }
-        _ => zero_config(&args.data_dir, &args.origin).await?,
+        (None, None) => zero_config(&args.data_dir, &args.origin).await?,
+        (Some(_), None) => bail!("--database-url needs --key-file, the log's signer key"),
+        (None, Some(_)) => bail!("--key-file needs --database-url, the log's store"),
     };
     let witnesses = witness_set(&args)?;
     let listener = TcpListener::bind(args.listen)
