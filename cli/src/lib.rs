@@ -79,3 +79,54 @@ fn classify(error: sigtrail_client::Error) -> anyhow::Error {
         _ => anyhow::Error::new(VerificationFailed(error.to_string())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn every_command_has_help_with_an_example() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        let mut count = 0;
+        for sub in cli.get_subcommands() {
+            let help = sub
+                .get_after_help()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(help.starts_with("Example"), "{}: {help:?}", sub.get_name());
+            assert!(sub.get_about().is_some(), "{}", sub.get_name());
+            count += 1;
+        }
+        assert_eq!(count, 8);
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(&Ok(())), EXIT_OK);
+        let failed: anyhow::Result<()> = Err(VerificationFailed("x".into()).into());
+        assert_eq!(exit_code(&failed), EXIT_FAILED);
+        assert_eq!(exit_code(&Err(anyhow::anyhow!("io"))), EXIT_ERROR);
+    }
+
+    #[test]
+    fn checks_fail_verification_and_transport_errors_do_not() {
+        use sigtrail_client::Error;
+        let failed = |e: Error| classify(e).downcast_ref::<VerificationFailed>().is_some();
+        assert!(failed(Error::QuorumNotMet {
+            cosigned: 0,
+            witnesses: 1
+        }));
+        assert!(failed(Error::Rollback { old: 2, new: 1 }));
+        assert!(failed(Error::MissingEntry));
+        assert!(!failed(Error::Overloaded { retry_after: 1 }));
+        assert!(!failed(Error::Status {
+            url: "u".into(),
+            status: 404,
+            message: String::new()
+        }));
+        assert!(!failed(Error::BadUrl("ftp://x".into())));
+    }
+}
