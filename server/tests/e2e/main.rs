@@ -20,6 +20,9 @@ use sigtrail_server::testing::{entry, signer, verify_bundle, verify_checkpoint};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sigtrail-server");
 
+/// The zero-configuration default: no flags.
+const NO_ARGS: &[&str] = &[];
+
 /// A server process, killed when dropped.
 struct Server {
     /// The process, when this test started it; killed on drop.
@@ -45,7 +48,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start(dir: &Path, args: &[&str]) -> Server {
+async fn start<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> Server {
     let port = free_port();
     let child = Command::new(BIN)
         .args(args)
@@ -314,7 +317,7 @@ fn read_vkey(dir: &Path) -> VerifierKey {
 #[tokio::test]
 async fn sqlite_zero_config_serves_verifies_and_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), &[]).await;
+    let server = start(dir.path(), NO_ARGS).await;
     let log_key = read_vkey(dir.path());
     let signer = signer("release.example.com", 3);
     let acks = load_all(&server, &signer, 0, 8, 40, &log_key).await;
@@ -325,7 +328,7 @@ async fn sqlite_zero_config_serves_verifies_and_restarts() {
 
     // A graceful stop and a plain restart serve the same log.
     server.stop();
-    let server = start(dir.path(), &[]).await;
+    let server = start(dir.path(), NO_ARGS).await;
     assert_eq!(server.head(&log_key).await, head);
     let (status, body) = server.submit(&entry(&signer, 99_999_999)).await.unwrap();
     assert_eq!(status, 201, "{body}");
@@ -377,7 +380,6 @@ async fn postgres_init_serve_and_refusals() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (args, log_key) = postgres_log(dir.path(), &database).await;
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
 
     // init refuses a store that already holds a log.
     let (ok, out) = run(
@@ -417,7 +419,11 @@ async fn postgres_init_serve_and_refusals() {
 /// Three rounds of: start, load from 8 submitters, `kill -9` once at least
 /// 40 entries of the round are acknowledged. Then every acknowledged entry
 /// must be in the log, and every checkpoint served consistent with it.
-async fn kill_during_load(dir: &Path, args: &[&str], log_key: &VerifierKey) {
+async fn kill_during_load<S: AsRef<std::ffi::OsStr>>(
+    dir: &Path,
+    args: &[S],
+    log_key: &VerifierKey,
+) {
     let signer = signer("release.example.com", 5);
     let acks = SharedAcks::default();
     for round in 0..3u64 {
@@ -452,9 +458,9 @@ async fn kill_during_load(dir: &Path, args: &[&str], log_key: &VerifierKey) {
 #[tokio::test]
 async fn sqlite_kill_9_during_load_loses_no_acknowledged_entry() {
     let dir = tempfile::tempdir().unwrap();
-    drop(start(dir.path(), &[]).await);
+    drop(start(dir.path(), NO_ARGS).await);
     let log_key = read_vkey(dir.path());
-    kill_during_load(dir.path(), &[], &log_key).await;
+    kill_during_load(dir.path(), NO_ARGS, &log_key).await;
 }
 
 #[tokio::test]
@@ -464,7 +470,6 @@ async fn postgres_kill_9_during_load_loses_no_acknowledged_entry() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (args, log_key) = postgres_log(dir.path(), &database).await;
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     kill_during_load(dir.path(), &args, &log_key).await;
 }
 
@@ -477,7 +482,6 @@ async fn two_servers_on_one_postgres_log_never_fork_it() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (args, log_key) = postgres_log(dir.path(), &database).await;
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let a = start(dir.path(), &args).await;
     let b = start(dir.path(), &args).await;
     let signer = signer("release.example.com", 6);
@@ -506,7 +510,7 @@ async fn two_servers_on_one_postgres_log_never_fork_it() {
 #[tokio::test]
 async fn sigterm_under_load_finishes_the_batch_in_flight() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path(), &[]).await;
+    let server = start(dir.path(), NO_ARGS).await;
     let log_key = read_vkey(dir.path());
     let signer = signer("release.example.com", 8);
     let acks = SharedAcks::default();
@@ -526,7 +530,7 @@ async fn sigterm_under_load_finishes_the_batch_in_flight() {
         terminator
     );
     server.stop_waited();
-    let server = start(dir.path(), &[]).await;
+    let server = start(dir.path(), NO_ARGS).await;
     let acks = std::mem::take(&mut *acks.lock().unwrap());
     server.audit(&log_key, &acks.heads).await;
     assert_acknowledged_present(&server, &acks).await;

@@ -94,11 +94,11 @@ fn cosignatures(checkpoint: &[u8], witnesses: &[&WitnessProcess]) -> usize {
 }
 
 fn server_args_with_witnesses(
-    base: &[&str],
+    base: &[String],
     witnesses: &[&WitnessProcess],
     quorum: usize,
 ) -> Vec<String> {
-    let mut args: Vec<String> = base.iter().map(|a| a.to_string()).collect();
+    let mut args = base.to_vec();
     for witness in witnesses {
         args.extend(["--witness".to_owned(), witness.flag()]);
     }
@@ -111,14 +111,13 @@ fn server_args_with_witnesses(
 #[tokio::test]
 async fn bundles_carry_a_quorum_of_witness_cosignatures() {
     let dir = tempfile::tempdir().unwrap();
-    drop(start(dir.path(), &[]).await);
+    drop(start(dir.path(), NO_ARGS).await);
     let log_key = read_vkey(dir.path());
     let w1 = start_witness(dir.path(), "w1", &log_key).await;
     let w2 = start_witness(dir.path(), "w2", &log_key).await;
     let w3 = start_witness(dir.path(), "w3", &log_key).await;
     let all = [&w1, &w2, &w3];
     let args = server_args_with_witnesses(&[], &all, 2);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = start(dir.path(), &args).await;
     let info = server.get_json("/api/v1/log").await;
     assert_eq!(info["quorum"], 2);
@@ -234,28 +233,19 @@ async fn witnesses_catch_a_log_rolled_back_from_a_snapshot() {
     let with_witnesses = |url: &str| {
         let mut args = base.clone();
         args[1] = url.to_owned();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         server_args_with_witnesses(&args, &all, 2)
     };
     let signer = signer("release.example.com", 12);
 
     // 1. Twenty cosigned entries, then a snapshot of the database.
     let args = with_witnesses(database.url());
-    let server = start(
-        dir.path(),
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
+    let server = start(dir.path(), &args).await;
     let first = load_all(&server, &signer, 0, 4, 5, &log_key).await;
     server.stop();
     let snapshot = database.snapshot().await;
 
     // 2. Twenty more, cosigned at size 40.
-    let server = start(
-        dir.path(),
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
+    let server = start(dir.path(), &args).await;
     let second = load_all(&server, &signer, 1_000, 4, 5, &log_key).await;
     let witnessed = server.head(&log_key).await;
     assert_eq!(witnessed.size, 40);
@@ -265,11 +255,7 @@ async fn witnesses_catch_a_log_rolled_back_from_a_snapshot() {
 
     // 3. The snapshot served again, grown past 40 with other entries.
     let forked_args = with_witnesses(snapshot.url());
-    let forked = start(
-        dir.path(),
-        &forked_args.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await;
+    let forked = start(dir.path(), &forked_args).await;
     let mut refused = 0;
     for n in 0..30 {
         let (status, body) = forked.submit(&entry(&signer, 2_000 + n)).await.unwrap();
