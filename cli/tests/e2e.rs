@@ -14,27 +14,31 @@ use sigtrail_server::identity::LogIdentity;
 use sigtrail_server::sequencer::SequencerConfig;
 use sigtrail_server::store::MemoryStore;
 use sigtrail_server::testing::signer;
-use sigtrail_server::witnesses::Witnesses;
+use sigtrail_server::witnesses::{WitnessConfig, Witnesses};
 use sigtrail_server::{init_log, Log};
+use sigtrail_witness::api::router;
+use sigtrail_witness::config::parse_logs;
+use sigtrail_witness::{system_clock, Store as WitnessStore, Witness};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sigtrail");
 
 /// Files submitted in one `submit` run.
 const FILES: usize = 1000;
 
-/// Starts a log on a loopback port in a thread of its own; returns its URL
-/// and verifier key. The server lives as long as the test process.
-fn start_log(origin: &str, seed: u8) -> (String, String) {
+/// Starts a log on a loopback port in a thread of its own, asking
+/// `witnesses` (`quorum` of them) to cosign; returns its URL and verifier
+/// key. The server lives as long as the test process.
+fn start_log(
+    origin: &str,
+    seed: u8,
+    witnesses: Vec<WitnessConfig>,
+    quorum: usize,
+) -> (String, String) {
     let identity = LogIdentity::new(signer(origin, seed)).unwrap();
     let vkey = identity.vkey().to_string();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
+        runtime().block_on(async move {
             let store = Arc::new(MemoryStore::new());
             init_log(store.as_ref(), &identity).await.unwrap();
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -52,12 +56,42 @@ fn start_log(origin: &str, seed: u8) -> (String, String) {
                     max_body_bytes: 16 * 1024,
                     request_timeout: Duration::from_secs(30),
                 },
-                witnesses: Arc::new(Witnesses::new(Vec::new(), 0, Duration::from_secs(5))),
+                witnesses: Arc::new(Witnesses::new(witnesses, quorum, Duration::from_secs(10))),
             };
             log.serve(listener, std::future::pending()).await.unwrap();
         });
     });
     (format!("http://{}", rx.recv().unwrap()), vkey)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Starts a `sigtrail-witness` for the log `origin` with key `log_vkey`, in
+/// a thread of its own; returns its configuration for the log.
+fn start_witness(dir: &Path, key: SignerKey, origin: &str, log_vkey: &str) -> WitnessConfig {
+    let vkey = key.verifier_key().clone();
+    let logs = parse_logs(&[format!("{origin} {log_vkey}")], None).unwrap();
+    let db = format!("sqlite://{}/{}.db", dir.display(), key.key_id());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        runtime().block_on(async move {
+            let store = WitnessStore::open(&db).await.unwrap();
+            let witness = Witness::new(key, logs, store, system_clock()).unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, router(witness)).await.unwrap();
+        });
+    });
+    WitnessConfig {
+        vkey,
+        url: format!("http://{}", rx.recv().unwrap()),
+    }
 }
 
 struct Run {
@@ -143,7 +177,7 @@ fn submit_all(dir: &Path, url: &str) -> Vec<String> {
 fn keygen_submit_verify_tamper_audit() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (url, log_key) = start_log("test.example/log", 1);
+    let (url, log_key) = start_log("test.example/log", 1, Vec::new(), 0);
     let signer_vkey = keygen(dir);
     assert!(signer_vkey.starts_with("release.example.com+"));
     let files = submit_all(dir, &url);
@@ -255,7 +289,7 @@ fn tamper_cases(dir: &Path, log_key: &str, url: &str) {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("trusted keys"), "{}", run.stderr);
     // A bundle from another log.
-    let (other_url, _) = start_log("other.example/log", 2);
+    let (other_url, _) = start_log("other.example/log", 2, Vec::new(), 0);
     fs::write(dir.join("elsewhere.bin"), b"elsewhere\n").unwrap();
     let run = sigtrail(
         dir,
@@ -434,4 +468,84 @@ fn audit(dir: &Path, url: &str, log_key: &str) {
     let third = sigtrail(dir, &args);
     assert_eq!(third.code, 1, "{}{}", third.stdout, third.stderr);
     assert!(third.stderr.contains("root"), "{}", third.stderr);
+}
+
+#[test]
+fn witnessed_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let origin = "witnessed.example/log";
+    let log_vkey = signer(origin, 3).verifier_key().to_string();
+    let keys: Vec<SignerKey> = (0..3)
+        .map(|i| {
+            SignerKey::from_seed(
+                &format!("w{i}.example"),
+                Algorithm::CosignatureV1,
+                &[20 + i; 32],
+            )
+            .unwrap()
+        })
+        .collect();
+    let vkeys: Vec<String> = keys.iter().map(|k| k.verifier_key().to_string()).collect();
+    let witnesses = keys
+        .into_iter()
+        .map(|k| start_witness(dir, k, origin, &log_vkey))
+        .collect();
+    let (url, log_key) = start_log(origin, 3, witnesses, 2);
+    assert_eq!(log_key, log_vkey);
+    keygen(dir);
+    let files: Vec<String> = (0..20).map(|i| format!("w{i}.bin")).collect();
+    for f in &files {
+        fs::write(dir.join(f), f.as_bytes()).unwrap();
+    }
+    let mut args = vec!["submit", "--log", url.as_str(), "--key", "release.key"];
+    args.extend(files.iter().map(String::as_str));
+    let run = sigtrail(dir, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // The log waited for 2 of 3 cosignatures: a verifier asking 2 of 3 passes.
+    let mut args = vec!["verify", "--log-key", log_key.as_str(), "--quorum", "2"];
+    for v in &vkeys {
+        args.extend(["--witness", v.as_str()]);
+    }
+    args.extend(files.iter().map(String::as_str));
+    let run = sigtrail(dir, &args);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // A policy needing a witness the log never asked fails on quorum.
+    let policy = format!(
+        "log {log_key}\nwitness a {}\nwitness b {}\ngroup g all a b\nquorum g\n",
+        vkeys[0],
+        SignerKey::from_seed("w9.example", Algorithm::CosignatureV1, &[29; 32])
+            .unwrap()
+            .verifier_key()
+    );
+    fs::write(dir.join("strict.policy"), policy).unwrap();
+    assert_fails(
+        dir,
+        &["verify", "--policy", "strict.policy", "w0.bin"],
+        "witness quorum",
+    );
+    // Checkpoint and audit under the witness quorum.
+    let mut args = vec![
+        "checkpoint",
+        "--log",
+        url.as_str(),
+        "--log-key",
+        log_key.as_str(),
+        "--quorum",
+        "2",
+    ];
+    for v in &vkeys {
+        args.extend(["--witness", v.as_str()]);
+    }
+    assert_eq!(sigtrail(dir, &args).code, 0);
+    args[0] = "audit";
+    args.extend(["--state", "audit.json"]);
+    let run = sigtrail(dir, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("audited tree size 20"),
+        "{}",
+        run.stdout
+    );
 }
