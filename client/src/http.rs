@@ -121,7 +121,7 @@ struct ErrorAnswer {
     error: String,
 }
 
-/// A client of one log. Cheap to clone is not needed: share it by reference.
+/// A client of one log; share it by reference between concurrent tasks.
 #[derive(Debug)]
 pub struct Client {
     base: String,
