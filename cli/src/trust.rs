@@ -33,10 +33,11 @@ pub(crate) fn policy(args: &TrustArgs) -> anyhow::Result<Policy> {
     Policy::k_of_n(log, witnesses, k).map_err(|e| VerificationFailed(e.to_string()).into())
 }
 
-/// A verifier key given literally or as a file holding it.
+/// A verifier key given literally or as a file holding it. An argument
+/// without `+` cannot be a key: it is a file that must exist.
 fn verifier_key(arg: &str) -> anyhow::Result<VerifierKey> {
     let path = Path::new(arg);
-    let (text, what) = if path.is_file() {
+    let (text, what) = if path.is_file() || !arg.contains('+') {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading key file {arg}"))?;
         (text.trim_end().to_owned(), format!("key file {arg}"))

@@ -288,6 +288,9 @@ fn tamper_cases(dir: &Path, log_key: &str, url: &str) {
     let run = sigtrail(dir, &["verify", "--log-key", "log.vkey", "f0000.bin"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("trusted keys"), "{}", run.stderr);
+    // A key file that does not exist: could not run.
+    let run = sigtrail(dir, &["verify", "--log-key", "missing.vkey", "f0000.bin"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     // A bundle from another log.
     let (other_url, _) = start_log("other.example/log", 2, Vec::new(), 0);
     fs::write(dir.join("elsewhere.bin"), b"elsewhere\n").unwrap();
