@@ -1,0 +1,1 @@
+//! Load generator and limit measurements for sigtrail logs.
