@@ -1,1 +1,77 @@
 //! Load generator and limit measurements for sigtrail logs.
+//!
+//! Four measurements, each a subcommand of the `sigtrail-bench` binary:
+//! [`limits`] (this machine's ceilings), [`submit`] (acknowledged
+//! submissions per second), [`read`] (proofs, tiles and bundles per second)
+//! and [`scale`] (how the figures move as a log grows). Each prints progress
+//! to stderr, a summary table to stdout and, with `--json`, a last line of
+//! JSON.
+
+pub mod cli;
+pub mod limits;
+pub mod load;
+pub mod read;
+pub mod scale;
+pub mod stats;
+pub mod submit;
+
+/// Everything that can stop a measurement.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An HTTP request failed below the HTTP layer.
+    #[error("HTTP request failed: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The log answered a request the measurement needs with an error status.
+    #[error("{url} answered status {status}")]
+    Status {
+        /// The request URL.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The log's answer or key could not be used.
+    #[error("the log's answer is not usable: {0}")]
+    Client(#[from] sigtrail_client::Error),
+    /// Signing a benchmark entry or parsing a key failed.
+    #[error("signing: {0}")]
+    Note(#[from] sigtrail_note::Error),
+    /// PostgreSQL refused a statement or a connection.
+    #[error("PostgreSQL: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Reading process or disk figures failed.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// `/proc/<pid>/status` has no `VmRSS` line.
+    #[error("no VmRSS line in /proc/{pid}/status")]
+    NoRss {
+        /// The process id.
+        pid: u32,
+    },
+    /// The log is too small for the measurement.
+    #[error("the log holds {size} entries; this measurement needs at least {need}")]
+    LogTooSmall {
+        /// The log's tree size.
+        size: u64,
+        /// The size needed.
+        need: u64,
+    },
+    /// Scale steps must grow.
+    #[error("scale step {step} is not above the log's size {size}")]
+    StepTooSmall {
+        /// The step.
+        step: u64,
+        /// The tree size when the step starts.
+        size: u64,
+    },
+    /// A worker task panicked or was cancelled.
+    #[error("a load task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// Writing the JSON report failed.
+    #[error("encoding the JSON report: {0}")]
+    Json(#[from] serde_json::Error),
+}

@@ -1,0 +1,262 @@
+//! Each subcommand of `sigtrail-bench` at tiny sizes against an in-process
+//! `sigtrail-server` on a loopback port, checking the fields of the JSON it
+//! ends with. No timing is asserted.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use sigtrail_server::api::Limits;
+use sigtrail_server::identity::LogIdentity;
+use sigtrail_server::sequencer::SequencerConfig;
+use sigtrail_server::store::testing::TestDatabase;
+use sigtrail_server::store::SqliteStore;
+use sigtrail_server::testing::signer;
+use sigtrail_server::witnesses::Witnesses;
+use sigtrail_server::{init_log, Log};
+
+/// A log on SQLite in `dir`, served on a loopback port until the test ends.
+async fn serve(dir: &Path) -> String {
+    let path = dir.join("log.db");
+    let store = Arc::new(
+        SqliteStore::open(path.to_str().expect("utf-8 path"))
+            .await
+            .expect("open SQLite"),
+    );
+    let identity = LogIdentity::new(signer("bench.example/log", 1)).expect("log key");
+    init_log(store.as_ref(), &identity).await.expect("init");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let log = Log {
+        store,
+        identity: Arc::new(identity),
+        sequencer: SequencerConfig {
+            pool_size: 4096,
+            max_batch: 1024,
+            batch_interval: Duration::from_millis(5),
+            cache_tiles: 64,
+        },
+        witnesses: Arc::new(Witnesses::new(Vec::new(), 0, Duration::from_secs(1))),
+        limits: Limits {
+            max_body_bytes: 16384,
+            request_timeout: Duration::from_secs(30),
+        },
+    };
+    tokio::spawn(log.serve(listener, std::future::pending()));
+    url
+}
+
+/// Runs the binary with `args` and returns its last line of stdout as JSON.
+async fn bench(args: &[&str]) -> Value {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_sigtrail-bench"))
+            .args(&args)
+            .output()
+            .expect("run sigtrail-bench")
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(
+        output.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().expect("a last line")).expect("JSON last line")
+}
+
+fn number(report: &Value, field: &str) -> f64 {
+    report[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} is not a number in {report}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_acknowledges_verified_bundles() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = serve(dir.path()).await;
+    let args = [
+        "submit",
+        "--log",
+        &url,
+        "--concurrency",
+        "4",
+        "--duration",
+        "20s",
+        "--entries",
+        "60",
+        "--json",
+    ];
+    let report = bench(&args).await;
+    assert_eq!(number(&report, "acknowledged"), 60.0);
+    assert_eq!(number(&report, "verified"), 60.0);
+    assert_eq!(number(&report, "errors"), 0.0);
+    assert_eq!(report["exhausted"], Value::Bool(true));
+    assert_eq!(number(&report, "size_before"), 0.0);
+    assert_eq!(number(&report, "size_after"), 60.0);
+    assert!(number(&report, "per_second") > 0.0);
+    assert!(number(&report, "p50_ms") <= number(&report, "p99_ms"));
+    assert!(number(&report, "p99_ms") <= number(&report, "max_ms"));
+
+    // A rerun signs with another key: nothing is a duplicate.
+    let again = bench(&[
+        "submit",
+        "--log",
+        &url,
+        "--concurrency",
+        "2",
+        "--entries",
+        "10",
+        "--verify-every",
+        "3",
+        "--json",
+    ])
+    .await;
+    assert_eq!(number(&again, "acknowledged"), 10.0);
+    assert_eq!(number(&again, "verified"), 4.0);
+    assert_eq!(number(&again, "size_after"), 70.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_measures_proofs_tiles_and_bundles() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = serve(dir.path()).await;
+    let empty = Command::new(env!("CARGO_BIN_EXE_sigtrail-bench"))
+        .args(["read", "--log", &url])
+        .output()
+        .expect("run sigtrail-bench");
+    assert!(!empty.status.success());
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("at least 1"));
+
+    bench(&[
+        "submit",
+        "--log",
+        &url,
+        "--concurrency",
+        "16",
+        "--duration",
+        "60s",
+        "--entries",
+        "300",
+        "--json",
+    ])
+    .await;
+    let report = bench(&[
+        "read",
+        "--log",
+        &url,
+        "--concurrency",
+        "2",
+        "--duration",
+        "200ms",
+        "--json",
+    ])
+    .await;
+    assert_eq!(number(&report, "size"), 300.0);
+    assert_eq!(report["tiles_full"], Value::Bool(true));
+    for kind in ["inclusion", "consistency", "tiles", "bundles"] {
+        assert!(number(&report[kind], "ok") > 0.0, "{kind}: {report}");
+        assert_eq!(number(&report[kind], "errors"), 0.0, "{kind}: {report}");
+        assert!(number(&report[kind], "p99_ms") > 0.0, "{kind}: {report}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_reports_each_step() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = serve(dir.path()).await;
+    let pid = std::process::id().to_string();
+    let data = dir.path().to_str().expect("utf-8 path");
+    let args = [
+        "scale",
+        "--log",
+        &url,
+        "--steps",
+        "20,50",
+        "--concurrency",
+        "4",
+        "--probe",
+        "100ms",
+        "--server-pid",
+        &pid,
+        "--data-path",
+        data,
+        "--json",
+    ];
+    let report = bench(&args).await;
+    let steps = report["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 2);
+    for (step, size) in steps.iter().zip([20.0, 50.0]) {
+        assert_eq!(number(step, "size"), size);
+        assert_eq!(number(step, "errors"), 0.0);
+        assert!(number(step, "submit_per_second") > 0.0);
+        assert!(number(step, "proof_per_second") > 0.0);
+        assert!(number(step, "rss_bytes") > 0.0);
+        assert!(number(step, "bytes_per_entry") > 0.0);
+    }
+
+    // Steps already reached are skipped.
+    let again = bench(&["scale", "--log", &url, "--steps", "50", "--json"]).await;
+    assert_eq!(again["steps"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_without_database() {
+    let report = bench(&["limits", "--window", "20ms", "--no-database", "--json"]).await;
+    for field in [
+        "ed25519_one_core",
+        "ed25519_all_cores",
+        "entries_one_core",
+        "entries_all_cores",
+        "node_hashes_one_core",
+    ] {
+        assert!(number(&report, field) > 0.0, "{field}: {report}");
+    }
+    assert_eq!(report["postgres_rows"], Value::Null);
+    assert_eq!(
+        number(&report, "appends_ceiling"),
+        number(&report, "entries_all_cores")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_with_postgres() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let args = [
+        "limits",
+        "--window",
+        "50ms",
+        "--batch",
+        "64",
+        "--database-url",
+        database.url(),
+        "--json",
+    ];
+    let report = bench(&args).await;
+    let rows = number(&report, "postgres_rows");
+    assert!(rows > 0.0);
+    assert!(report["postgres_fsync"].is_boolean());
+    assert_eq!(
+        number(&report, "appends_ceiling"),
+        rows.min(number(&report, "entries_all_cores"))
+    );
+}
+
+#[test]
+fn help_names_every_subcommand() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sigtrail-bench"))
+        .arg("--help")
+        .output()
+        .expect("run");
+    let help = String::from_utf8_lossy(&output.stdout);
+    for word in ["limits", "submit", "read", "scale", "Examples:"] {
+        assert!(help.contains(word), "{word} missing from {help}");
+    }
+}
