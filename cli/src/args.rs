@@ -56,6 +56,17 @@ pub enum Command {
         after_help = "Example:\n  sigtrail audit --log http://127.0.0.1:8080 --log-key log.vkey --state audit.json"
     )]
     Audit(AuditArgs),
+    /// Follow a log and alert on signings with your keys that you did not expect.
+    ///
+    /// Verifies every checkpoint (log signature, witness policy, consistency
+    /// with the last one seen) and every entry. Alerts are JSON lines on
+    /// stdout, kinds: unexpected, impersonation, invalid-entry, fork. A fork
+    /// writes evidence and stops for good. With --once: exit 0 when nothing
+    /// alerted, 1 when something did, 2 when it could not run.
+    #[command(
+        after_help = "Example:\n  sigtrail monitor --log http://127.0.0.1:8080 --log-key log.vkey --watch release.vkey --expect SHA256SUMS --state monitor.json --once"
+    )]
+    Monitor(MonitorArgs),
     /// Print the entry at an index.
     #[command(after_help = "Example:\n  sigtrail get --log http://127.0.0.1:8080 42")]
     Get(GetArgs),
@@ -192,6 +203,72 @@ pub struct AuditArgs {
     pub json: bool,
 }
 
+/// Arguments of `monitor`.
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    /// Base URL of the log.
+    #[arg(long, env = "SIGTRAIL_LOG_URL")]
+    pub log: String,
+    /// Trusted keys.
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// A verifier key to watch, or a file holding it (repeatable).
+    #[arg(long, required_unless_present = "watch_file")]
+    pub watch: Vec<String>,
+    /// A file of verifier keys to watch, one per line (`#` comments).
+    #[arg(long)]
+    pub watch_file: Option<PathBuf>,
+    /// The artifacts meant to be signed, in `sha256sum` output format.
+    #[arg(long)]
+    pub expect: Option<PathBuf>,
+    /// An allowed artifact name glob, `*` and `?` (repeatable).
+    #[arg(long)]
+    pub allow_name: Vec<String>,
+    /// An allowed signing window, START/END as YYYY-MM-DDTHH:MM:SSZ (repeatable).
+    #[arg(long)]
+    pub allow_window: Vec<String>,
+    /// State file: position, last checkpoint, expected signings seen (created if missing).
+    #[arg(long)]
+    pub state: PathBuf,
+    /// Catch up once and exit instead of polling.
+    #[arg(long)]
+    pub once: bool,
+    /// Pause between polls: a number with ms, s, m or h.
+    #[arg(long, default_value = "5s", value_parser = parse_interval)]
+    pub interval: std::time::Duration,
+    /// POST each alert as JSON to this URL (retried with backoff).
+    #[arg(long)]
+    pub webhook: Option<String>,
+    /// Run this shell command for each alert, the alert JSON on its stdin.
+    #[arg(long)]
+    pub exec: Option<String>,
+    /// Where fork evidence files are written.
+    #[arg(long, default_value = ".")]
+    pub evidence_dir: PathBuf,
+}
+
+/// Parses `500ms`, `5s`, `2m`, `1h`.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: want a number then ms, s, m or h"))?;
+    let millis = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("{text:?}: the unit must be ms, s, m or h")),
+    };
+    match number.checked_mul(millis) {
+        Some(ms) if ms > 0 => Ok(std::time::Duration::from_millis(ms)),
+        _ => Err(format!("{text:?}: out of range")),
+    }
+}
+
 /// Arguments of `get`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
@@ -224,4 +301,22 @@ pub struct SearchArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_interval;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_interval("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_interval("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_interval("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "5", "s", "0s", "5d", "-1s", "99999999999999999999h"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+    }
 }

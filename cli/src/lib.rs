@@ -1,5 +1,5 @@
 //! The `sigtrail` command line: sign artifacts, log their signing events,
-//! verify bundles offline, and audit a log.
+//! verify bundles offline, audit a log, and monitor it for signings with your keys.
 //!
 //! Exit codes: 0 success, 1 a verification failed ([`VerificationFailed`]),
 //! 2 the command could not run.
@@ -8,6 +8,7 @@ mod args;
 mod audit;
 mod files;
 mod keys;
+mod monitor;
 mod query;
 mod sign;
 mod submit;
@@ -51,6 +52,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(a) => verify::verify(&a).await,
         Command::Checkpoint(a) => query::checkpoint(&a).await,
         Command::Audit(a) => audit::audit(&a).await,
+        Command::Monitor(a) => monitor::monitor(&a).await,
         Command::Get(a) => query::get(&a).await,
         Command::Search(a) => query::search(&a).await,
     }
@@ -100,7 +102,7 @@ mod tests {
             assert!(sub.get_about().is_some(), "{}", sub.get_name());
             count += 1;
         }
-        assert_eq!(count, 8);
+        assert_eq!(count, 9);
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub(crate) fn policy(args: &TrustArgs) -> anyhow::Result<Policy> {
 
 /// A verifier key given literally or as a file holding it. An argument
 /// without `+` cannot be a key: it is a file that must exist.
-fn verifier_key(arg: &str) -> anyhow::Result<VerifierKey> {
+pub(crate) fn verifier_key(arg: &str) -> anyhow::Result<VerifierKey> {
     let path = Path::new(arg);
     let (text, what) = if path.is_file() || !arg.contains('+') {
         let text =

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use sigtrail_merkle::{
-    consistency_proof_nodes, decode_entry_bundle, prove_consistency, tile_hashes, tiles_for_nodes,
-    BundleId, CompactRange, Hash, TileHashReader, TileId, TreeHead, TILE_WIDTH,
+    consistency_proof_nodes, decode_entry_bundle, leaf_hash, prove_consistency, tile_hashes,
+    tiles_for_nodes, BundleId, CompactRange, Hash, TileHashReader, TileId, TreeHead, TILE_WIDTH,
 };
 use sigtrail_note::{Checkpoint, SignedEntry};
 
@@ -39,7 +39,7 @@ pub struct AuditReport {
 }
 
 impl AuditState {
-    fn compact_range(&self) -> Result<CompactRange, Error> {
+    pub(crate) fn compact_range(&self) -> Result<CompactRange, Error> {
         let hashes = self
             .range
             .iter()
@@ -49,7 +49,7 @@ impl AuditState {
         CompactRange::from_hashes(self.size, hashes).map_err(Error::StateFile)
     }
 
-    fn audited_head(&self, policy: &Policy) -> Result<Option<TreeHead>, Error> {
+    pub(crate) fn audited_head(&self, policy: &Policy) -> Result<Option<TreeHead>, Error> {
         self.checkpoint
             .as_ref()
             .map(|text| policy.verify_checkpoint(text.as_bytes()).map(|c| c.head))
@@ -92,10 +92,37 @@ pub async fn audit(
             new: head.size,
         });
     }
+    let start = state.size;
+    let mut check = |index, bytes: &[u8]| {
+        SignedEntry::parse(bytes)
+            .map(|_| ())
+            .map_err(|source| Error::LoggedEntry { index, source })
+    };
+    walk(client, state, &head, &mut check, &mut progress, &mut save).await?;
+    if let Some(old) = old {
+        check_consistency(client, &old, &head).await?;
+    }
+    state.checkpoint = Some(String::from_utf8_lossy(&signed).into_owned());
+    save(state)?;
+    Ok(report(old_size, &checkpoint, head.size - start))
+}
+
+/// Walks the entry bundles from `state.size` up to `head`: passes each new
+/// entry to `visit` with its index, checks the level 0 tiles hold their
+/// leaf hashes, appends them to the compact range, calls `save` after each
+/// bundle and `progress` with the leaves done; finally the recomputed root
+/// must be `head`'s.
+pub(crate) async fn walk(
+    client: &Client,
+    state: &mut AuditState,
+    head: &TreeHead,
+    visit: &mut impl FnMut(u64, &[u8]) -> Result<(), Error>,
+    progress: &mut impl FnMut(u64, u64),
+    save: &mut impl FnMut(&AuditState) -> Result<(), Error>,
+) -> Result<(), Error> {
     let mut range = state.compact_range()?;
-    let start = range.size();
     while range.size() < head.size {
-        append_bundle(client, &mut range, head.size).await?;
+        append_bundle(client, &mut range, head.size, visit).await?;
         state.size = range.size();
         state.range = range.hashes().iter().map(Hash::to_string).collect();
         save(state)?;
@@ -104,12 +131,7 @@ pub async fn audit(
     if range.root() != head.root {
         return Err(Error::RootMismatch { size: head.size });
     }
-    if let Some(old) = old {
-        check_consistency(client, &old, &head).await?;
-    }
-    state.checkpoint = Some(String::from_utf8_lossy(&signed).into_owned());
-    save(state)?;
-    Ok(report(old_size, &checkpoint, head.size - start))
+    Ok(())
 }
 
 fn report(previous_size: u64, checkpoint: &Checkpoint, entries_checked: u64) -> AuditReport {
@@ -122,8 +144,14 @@ fn report(previous_size: u64, checkpoint: &Checkpoint, entries_checked: u64) -> 
 }
 
 /// Appends the leaves of the bundle holding leaf `range.size()` (up to
-/// the end of that bundle or `size`) after checking them.
-async fn append_bundle(client: &Client, range: &mut CompactRange, size: u64) -> Result<(), Error> {
+/// the end of that bundle or `size`) after passing each new entry to
+/// `visit` and checking the level 0 tile holds their leaf hashes.
+async fn append_bundle(
+    client: &Client,
+    range: &mut CompactRange,
+    size: u64,
+    visit: &mut impl FnMut(u64, &[u8]) -> Result<(), Error>,
+) -> Result<(), Error> {
     let width = u64::from(TILE_WIDTH);
     let index = range.size() / width;
     let count = (size - index * width).min(width);
@@ -136,19 +164,12 @@ async fn append_bundle(client: &Client, range: &mut CompactRange, size: u64) -> 
         url: id.path(),
         source,
     })?;
-    let leaves = entries
-        .iter()
-        .take(count as usize)
-        .enumerate()
-        .map(|(i, bytes)| {
-            SignedEntry::parse(bytes)
-                .map(|e| e.leaf_hash())
-                .map_err(|source| Error::LoggedEntry {
-                    index: index * width + i as u64,
-                    source,
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let skip = (range.size() - index * width) as usize;
+    let entries = entries.get(..count as usize).unwrap_or(&entries);
+    for (i, bytes) in entries.iter().enumerate().skip(skip) {
+        visit(index * width + i as u64, bytes)?;
+    }
+    let leaves: Vec<Hash> = entries.iter().map(|bytes| leaf_hash(bytes)).collect();
     let tile = client
         .tile(TileId {
             level: 0,
@@ -163,7 +184,6 @@ async fn append_bundle(client: &Client, range: &mut CompactRange, size: u64) -> 
     if leaves.len() as u64 != count || tiled != leaves {
         return Err(Error::TileMismatch { index });
     }
-    let skip = (range.size() - index * width) as usize;
     for leaf in &leaves[skip..] {
         range.append(*leaf, |_, _| {});
     }
@@ -173,25 +193,26 @@ async fn append_bundle(client: &Client, range: &mut CompactRange, size: u64) -> 
 /// Verifies a consistency proof from `old` to `new` built from the log's
 /// tiles, which also checks the tiles above level 0.
 async fn check_consistency(client: &Client, old: &TreeHead, new: &TreeHead) -> Result<(), Error> {
-    if old.size == 0 || old.size == new.size {
-        return verify_consistency(old, new, &[]);
+    let proof = consistency_from_tiles(client, old.size, new.size).await?;
+    verify_consistency(old, new, &proof)
+}
+
+/// The consistency proof from tree size `old` to `new` (empty when `old`
+/// is 0 or not smaller than `new`), computed from the log's tiles.
+pub(crate) async fn consistency_from_tiles(
+    client: &Client,
+    old: u64,
+    new: u64,
+) -> Result<Vec<Hash>, Error> {
+    if old == 0 || old >= new {
+        return Ok(Vec::new());
     }
-    let nodes =
-        consistency_proof_nodes(old.size, new.size).map_err(|source| Error::Consistency {
-            old: old.size,
-            new: new.size,
-            source,
-        })?;
+    let fail = |source| Error::Consistency { old, new, source };
+    let nodes = consistency_proof_nodes(old, new).map_err(fail)?;
     let mut tiles = std::collections::HashMap::new();
-    for tile in tiles_for_nodes(&nodes, new.size) {
+    for tile in tiles_for_nodes(&nodes, new) {
         tiles.insert(tile, client.tile(tile).await?);
     }
-    let reader = TileHashReader::new(new.size, &tiles);
-    let proof =
-        prove_consistency(old.size, new.size, &reader).map_err(|source| Error::Consistency {
-            old: old.size,
-            new: new.size,
-            source,
-        })?;
-    verify_consistency(old, new, &proof)
+    let reader = TileHashReader::new(new, &tiles);
+    prove_consistency(old, new, &reader).map_err(fail)
 }

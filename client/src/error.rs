@@ -24,6 +24,36 @@ pub enum ErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    // ----- monitor -----
+    /// A line of an expectations manifest is not `<64 hex>  <name>`.
+    #[error("expectations manifest: line {line} is not `<sha256 hex>  <name>`")]
+    Manifest {
+        /// The line number, from 1.
+        line: usize,
+    },
+    /// An allowed time window is not `START/END` in RFC 3339 UTC, START
+    /// not after END.
+    #[error("allowed window {0:?}: want START/END as YYYY-MM-DDTHH:MM:SSZ, START not after END")]
+    Window(String),
+    /// The webhook did not accept an alert after every attempt.
+    #[error("webhook: gave up after {attempts} attempts: {source}")]
+    Webhook {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        source: Box<Error>,
+    },
+    /// The alert command could not be started or fed.
+    #[error("alert command: {0}")]
+    HookSpawn(#[source] std::io::Error),
+    /// The alert command exited unsuccessfully.
+    #[error("alert command: exited with status {code:?}")]
+    HookFailed {
+        /// Its exit code, `None` when a signal ended it.
+        code: Option<i32>,
+    },
+
     // ----- verification -----
     /// The artifact's SHA-256 is not the subject the entry names.
     #[error("artifact digest: the file's SHA-256 is {got}, the entry names {want}")]

@@ -3,6 +3,7 @@
 pub mod audit;
 mod error;
 pub mod http;
+pub mod monitor;
 pub mod policy;
 pub mod verify;
 
