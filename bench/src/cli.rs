@@ -172,7 +172,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 duration: a.duration,
                 entries: a
                     .entries
-                    .unwrap_or(a.duration.as_secs() as usize * 20_000 + a.concurrency),
+                    .unwrap_or((a.duration.as_secs_f64() * 20_000.0) as usize + a.concurrency),
                 verify_every: a.verify_every as usize,
             };
             let report = crate::submit::run(&settings).await?;

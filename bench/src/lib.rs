@@ -60,12 +60,12 @@ pub enum Error {
         /// The size needed.
         need: u64,
     },
-    /// Scale steps must grow.
-    #[error("scale step {step} is not above the log's size {size}")]
-    StepTooSmall {
-        /// The step.
+    /// A round of submissions did not grow the log.
+    #[error("the log did not grow past {size} entries on its way to {step}")]
+    NoProgress {
+        /// The step being grown to.
         step: u64,
-        /// The tree size when the step starts.
+        /// The tree size after the round.
         size: u64,
     },
     /// A worker task panicked or was cancelled.

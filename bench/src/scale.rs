@@ -146,7 +146,7 @@ async fn grow(
         latencies.extend(outcome.latencies);
         let now = target.size().await?;
         if now <= size {
-            return Err(Error::StepTooSmall { step, size: now });
+            return Err(Error::NoProgress { step, size: now });
         }
         size = now;
     }
