@@ -14,7 +14,7 @@ RUN apt-get update \
     && mkdir -p /keys /data && chown sigtrail /keys /data
 COPY --from=build /src/target/release/sigtrail-server /src/target/release/sigtrail-witness \
     /src/target/release/sigtrail /usr/local/bin/
-COPY deploy/log.sh deploy/witness.sh deploy/auditor.sh /usr/local/bin/
+COPY deploy/log.sh deploy/witness.sh deploy/monitor.sh /usr/local/bin/
 USER sigtrail
 WORKDIR /var/lib/sigtrail
 EXPOSE 8080 8081

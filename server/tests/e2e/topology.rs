@@ -1,5 +1,5 @@
-//! The docker-compose topology (PostgreSQL, the log, three witnesses, an
-//! auditor) started as plain processes: the same `deploy/*.sh` scripts with
+//! The docker-compose topology (PostgreSQL, the log, three witnesses, a
+//! monitor) started as plain processes: the same `deploy/*.sh` scripts with
 //! the same `deploy/sigtrail.env` settings, the binaries on `PATH`.
 
 use std::collections::HashMap;
@@ -47,7 +47,7 @@ fn script(name: &str, env: &[(&str, String)], settings: &HashMap<String, String>
         .env("PATH", path)
         .env("SIGTRAIL_LOG", "warn")
         .env("SIGTRAIL_WITNESS_LOG_LEVEL", "warn")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("start deploy/{name}: {e}"));
     Process(child)
@@ -136,24 +136,49 @@ async fn the_compose_topology_runs_as_plain_processes() {
         "{cosigned} cosignatures, quorum {quorum}"
     );
 
-    // The auditor verifies the log and records where it got to.
-    let _auditor = script(
-        "auditor.sh",
+    // The monitor, watching the release key with nothing expected, alerts
+    // on every one of its signings.
+    let release = signer("release.example.com", 13);
+    let watch_file = dir.path().join("watch.vkeys");
+    std::fs::write(
+        &watch_file,
+        format!("# release key\n{}\n", release.verifier_key()),
+    )
+    .unwrap();
+    let mut monitor = script(
+        "monitor.sh",
         &[
             ("LOG_URL", log.url.clone()),
             ("KEYS", keys_env),
             ("WITNESSES", witnesses),
+            ("WATCH_FILE", watch_file.display().to_string()),
             ("DATA", data_env),
-            ("INTERVAL", "1".to_owned()),
+            ("INTERVAL", "200ms".to_owned()),
         ],
         &settings,
     );
-    let state = data.join("audit.state");
-    for _ in 0..600 {
-        if state.exists() {
-            return;
+    let stdout = monitor.0.stdout.take().unwrap();
+    let (lines, alerts) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                return;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    });
+    let mut unexpected = std::collections::BTreeSet::new();
+    while unexpected.len() < acks.entries.len() {
+        let line = alerts
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the monitor alerts on every unexpected signing");
+        let alert: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(alert["kind"], "unexpected", "{alert}");
+        assert_eq!(alert["key"], release.verifier_key().to_string(), "{alert}");
+        unexpected.insert(alert["index"].as_u64().unwrap());
     }
-    panic!("the auditor wrote no state in 60 s");
+    assert_eq!(unexpected.len(), 20);
 }
