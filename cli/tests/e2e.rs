@@ -4,23 +4,17 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sigtrail_note::{cosignature, Algorithm, Note, SignerKey, TlogProof};
-use sigtrail_server::api::Limits;
-use sigtrail_server::identity::LogIdentity;
-use sigtrail_server::sequencer::SequencerConfig;
-use sigtrail_server::store::MemoryStore;
-use sigtrail_server::testing::signer;
-use sigtrail_server::witnesses::{WitnessConfig, Witnesses};
-use sigtrail_server::{init_log, Log};
+use sigtrail_server::testing::{runtime, signer, spawn_memory_log};
+
+mod common;
+use common::sigtrail;
+use sigtrail_server::witnesses::WitnessConfig;
 use sigtrail_witness::api::router;
 use sigtrail_witness::config::parse_logs;
 use sigtrail_witness::{system_clock, Store as WitnessStore, Witness};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sigtrail");
 
 /// Files submitted in one `submit` run.
 const FILES: usize = 1000;
@@ -34,42 +28,7 @@ fn start_log(
     witnesses: Vec<WitnessConfig>,
     quorum: usize,
 ) -> (String, String) {
-    let identity = LogIdentity::new(signer(origin, seed)).unwrap();
-    let vkey = identity.vkey().to_string();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        runtime().block_on(async move {
-            let store = Arc::new(MemoryStore::new());
-            init_log(store.as_ref(), &identity).await.unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let log = Log {
-                store,
-                identity: Arc::new(identity),
-                sequencer: SequencerConfig {
-                    pool_size: 4096,
-                    max_batch: 256,
-                    batch_interval: Duration::from_millis(5),
-                    cache_tiles: 64,
-                },
-                limits: Limits {
-                    max_body_bytes: 16 * 1024,
-                    request_timeout: Duration::from_secs(30),
-                },
-                witnesses: Arc::new(Witnesses::new(witnesses, quorum, Duration::from_secs(10))),
-            };
-            log.serve(listener, std::future::pending()).await.unwrap();
-        });
-    });
-    (format!("http://{}", rx.recv().unwrap()), vkey)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
+    spawn_memory_log(signer(origin, seed), witnesses, quorum)
 }
 
 /// Starts a `sigtrail-witness` for the log `origin` with key `log_vkey`, in
@@ -91,25 +50,6 @@ fn start_witness(dir: &Path, key: SignerKey, origin: &str, log_vkey: &str) -> Wi
     WitnessConfig {
         vkey,
         url: format!("http://{}", rx.recv().unwrap()),
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn sigtrail(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run sigtrail");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
     }
 }
 

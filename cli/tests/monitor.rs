@@ -10,56 +10,17 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use serde_json::Value;
-use sigtrail_server::api::Limits;
-use sigtrail_server::identity::LogIdentity;
-use sigtrail_server::sequencer::SequencerConfig;
-use sigtrail_server::store::MemoryStore;
-use sigtrail_server::testing::signer;
-use sigtrail_server::witnesses::Witnesses;
-use sigtrail_server::{init_log, Log};
+use sigtrail_server::testing::{runtime, signer, spawn_memory_log};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sigtrail");
+mod common;
+use common::{sigtrail, Run, BIN};
+
 const ORIGIN: &str = "monitor.test/log";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Starts a log with the key from `seed` over a fresh memory store, in a
 /// thread of its own; two logs with the same seed are a fork of each other.
 fn start_log(seed: u8) -> (String, String) {
-    let identity = LogIdentity::new(signer(ORIGIN, seed)).unwrap();
-    let vkey = identity.vkey().to_string();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        runtime().block_on(async move {
-            let store = Arc::new(MemoryStore::new());
-            init_log(store.as_ref(), &identity).await.unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let log = Log {
-                store,
-                identity: Arc::new(identity),
-                sequencer: SequencerConfig {
-                    pool_size: 1024,
-                    max_batch: 256,
-                    batch_interval: Duration::from_millis(5),
-                    cache_tiles: 64,
-                },
-                limits: Limits {
-                    max_body_bytes: 16 * 1024,
-                    request_timeout: Duration::from_secs(30),
-                },
-                witnesses: Arc::new(Witnesses::new(vec![], 0, Duration::from_secs(10))),
-            };
-            log.serve(listener, std::future::pending()).await.unwrap();
-        });
-    });
-    (format!("http://{}", rx.recv().unwrap()), vkey)
+    spawn_memory_log(signer(ORIGIN, seed), Vec::new(), 0)
 }
 
 /// A webhook receiver counting the alerts POSTed to it.
@@ -82,25 +43,6 @@ fn start_webhook() -> (String, Arc<AtomicUsize>) {
         });
     });
     (format!("http://{}/hook", rx.recv().unwrap()), count)
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn sigtrail(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run sigtrail");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
 }
 
 impl Run {

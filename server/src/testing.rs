@@ -12,7 +12,15 @@ use sigtrail_merkle::{
 use sigtrail_note::checkpoint::parse_signed_checkpoint;
 use sigtrail_note::{Algorithm, SignedEntry, SignerKey, SigningEvent, TlogProof, VerifierKey};
 
-use crate::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::Limits;
+use crate::identity::LogIdentity;
+use crate::sequencer::SequencerConfig;
+use crate::store::{MemoryStore, Store};
+use crate::witnesses::{WitnessConfig, Witnesses};
+use crate::{init_log, Log};
 
 /// A deterministic artifact signer key.
 pub fn signer(name: &str, seed: u8) -> SignerKey {
@@ -143,4 +151,70 @@ pub async fn assert_log_consistent(store: &dyn Store, log_key: &VerifierKey) -> 
         );
     }
     head
+}
+
+/// A two-worker runtime for servers that tests run in threads of their own.
+///
+/// # Panics
+///
+/// If the runtime cannot be built.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Serves a new log over a fresh memory store on a loopback port, in a
+/// thread of its own, for as long as the test process lives. Two logs with
+/// the same key are a fork of each other. Returns the base URL and the
+/// log's verifier key.
+///
+/// # Panics
+///
+/// If the log cannot be created or served.
+pub fn spawn_memory_log(
+    key: SignerKey,
+    witnesses: Vec<WitnessConfig>,
+    quorum: usize,
+) -> (String, String) {
+    let identity = LogIdentity::new(key).expect("an Ed25519 log key");
+    let vkey = identity.vkey().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        runtime().block_on(async move {
+            let store = Arc::new(MemoryStore::new());
+            init_log(store.as_ref(), &identity)
+                .await
+                .expect("init the log");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("address"))
+                .expect("report the address");
+            let log = Log {
+                store,
+                identity: Arc::new(identity),
+                sequencer: SequencerConfig {
+                    pool_size: 4096,
+                    max_batch: 256,
+                    batch_interval: Duration::from_millis(5),
+                    cache_tiles: 64,
+                },
+                limits: Limits {
+                    max_body_bytes: 16 * 1024,
+                    request_timeout: Duration::from_secs(30),
+                },
+                witnesses: Arc::new(Witnesses::new(witnesses, quorum, Duration::from_secs(10))),
+            };
+            log.serve(listener, std::future::pending())
+                .await
+                .expect("serve the log");
+        });
+    });
+    (
+        format!("http://{}", rx.recv().expect("the log's address")),
+        vkey,
+    )
 }
