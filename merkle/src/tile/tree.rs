@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use super::{new_tiles, tile_data, tile_hashes, TileHashReader, TileId, TILE_HEIGHT, TILE_WIDTH};
+use super::{
+    hashes_at, tile_data, tile_hashes, tile_in_tree, TileHashReader, TileId, TILE_HEIGHT,
+    TILE_WIDTH,
+};
 use crate::compact::CompactRange;
 use crate::proof::HashReader;
 use crate::{Error, Hash, TreeHead};
@@ -31,12 +34,17 @@ impl TiledTree {
         Self::default()
     }
 
-    /// The partial tiles of a tree of `size` leaves: what
+    /// The partial tiles of a tree of `size` leaves, by level: what
     /// [`TiledTree::from_tiles`] needs to resume it.
+    ///
+    /// Level `L` has `n = size >> 8L` hashes; its rightmost tile is partial
+    /// when `n % 256 != 0`, with index `n / 256` and width `n % 256`. At most
+    /// one tile per level, so this costs O(log size).
     pub fn edge_tiles(size: u64) -> Vec<TileId> {
-        new_tiles(0, size)
-            .into_iter()
-            .filter(|t| !t.is_full())
+        (0..)
+            .map(|level| (level, hashes_at(level, size)))
+            .take_while(|&(_, count)| count > 0)
+            .filter_map(|(level, count)| tile_in_tree(level, count / u64::from(TILE_WIDTH), size))
             .collect()
     }
 
@@ -128,7 +136,7 @@ impl TiledTree {
     /// Every tile written or widened since the last call (or since the tree
     /// was built), with its data at its new width: full tiles in the order
     /// they completed, then the partial tiles by level. These are exactly the
-    /// tiles of [`new_tiles`] between the two sizes.
+    /// tiles of [`new_tiles`](super::new_tiles) between the two sizes.
     pub fn take_tiles(&mut self) -> Vec<(TileId, Vec<u8>)> {
         let size = self.size();
         let mut tiles = std::mem::take(&mut self.full);
@@ -151,8 +159,88 @@ impl TiledTree {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::leaf_hash;
+    use crate::tile::new_tiles;
+
+    /// The partial tiles among all the tiles of the tree.
+    fn partial_tiles(size: u64) -> Vec<TileId> {
+        new_tiles(0, size)
+            .into_iter()
+            .filter(|t| !t.is_full())
+            .collect()
+    }
+
+    fn tile(level: u8, index: u64, width: u16) -> TileId {
+        TileId {
+            level,
+            index,
+            width,
+        }
+    }
+
+    #[test]
+    fn edge_tiles_are_the_partial_tiles() {
+        let around_powers = [255, 256, 257, 65_535, 65_536, 65_537];
+        for size in (0..=70_000).step_by(97).chain(around_powers) {
+            assert_eq!(
+                TiledTree::edge_tiles(size),
+                partial_tiles(size),
+                "size {size}"
+            );
+        }
+    }
+
+    #[test]
+    fn edge_tiles_around_powers_of_256() {
+        assert_eq!(TiledTree::edge_tiles(0), vec![]);
+        assert_eq!(TiledTree::edge_tiles(255), vec![tile(0, 0, 255)]);
+        assert_eq!(TiledTree::edge_tiles(256), vec![tile(1, 0, 1)]);
+        assert_eq!(
+            TiledTree::edge_tiles(257),
+            vec![tile(0, 1, 1), tile(1, 0, 1)]
+        );
+        assert_eq!(
+            TiledTree::edge_tiles(65_535),
+            vec![tile(0, 255, 255), tile(1, 0, 255)]
+        );
+        assert_eq!(TiledTree::edge_tiles(65_536), vec![tile(2, 0, 1)]);
+        assert_eq!(
+            TiledTree::edge_tiles(16_777_215),
+            vec![tile(0, 65_535, 255), tile(1, 255, 255), tile(2, 0, 255)]
+        );
+        assert_eq!(TiledTree::edge_tiles(16_777_216), vec![tile(3, 0, 1)]);
+        assert_eq!(
+            TiledTree::edge_tiles(16_777_217),
+            vec![tile(0, 65_536, 1), tile(3, 0, 1)]
+        );
+        assert_eq!(
+            TiledTree::edge_tiles(u64::MAX),
+            (0..8)
+                .map(|level| tile(level, u64::MAX >> (8 * level) >> 8, 255))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn edge_tiles_properties(size in 0..=1u64 << 40) {
+            let tiles = TiledTree::edge_tiles(size);
+            for t in &tiles {
+                let count = size >> (8 * u32::from(t.level));
+                prop_assert!(!t.is_full());
+                prop_assert_eq!(u64::from(t.width), count % 256);
+                prop_assert_eq!(t.index, count / 256);
+            }
+            prop_assert!(tiles.windows(2).all(|w| w[0].level < w[1].level));
+            let levels = (0..8u8)
+                .filter(|&l| (size >> (8 * u32::from(l))) % 256 != 0)
+                .count();
+            prop_assert_eq!(tiles.len(), levels);
+        }
+    }
 
     #[test]
     fn spec_example_sizes() {
