@@ -15,6 +15,9 @@ use crate::Error;
 /// How many full tiles and bundles a [`Client`] keeps in memory.
 pub const CACHE_ENTRIES: usize = 256;
 
+/// The query of a request without parameters.
+const NO_QUERY: &[(&str, &str)] = &[];
+
 /// The answer to a submission.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Submitted {
@@ -220,7 +223,8 @@ impl Client {
     ///
     /// [`Error::Status`] (404 beyond the tree), [`Error::Http`], [`Error::Json`].
     pub async fn entry(&self, index: u64) -> Result<EntryInfo, Error> {
-        self.get_json(&format!("api/v1/entries/{index}"), &[]).await
+        self.get_json(&format!("api/v1/entries/{index}"), NO_QUERY)
+            .await
     }
 
     /// One page of entries matching `query` (`GET /api/v1/entries?…`).
@@ -229,15 +233,7 @@ impl Client {
     ///
     /// [`Error::Status`] (400 without criteria), [`Error::Http`], [`Error::Json`].
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchPage, Error> {
-        let url = self.url("api/v1/entries");
-        let response = self
-            .http
-            .get(&url)
-            .query(query)
-            .send()
-            .await
-            .map_err(Error::Http)?;
-        decode_json(&url, checked(&url, response).await?)
+        self.get_json("api/v1/entries", query).await
     }
 
     /// The inclusion proof of leaf `index` in the tree of `size` leaves.
@@ -281,7 +277,7 @@ impl Client {
     ///
     /// [`Error::Status`], [`Error::Http`], [`Error::Json`].
     pub async fn log_info(&self) -> Result<LogInfo, Error> {
-        self.get_json("api/v1/log", &[]).await
+        self.get_json("api/v1/log", NO_QUERY).await
     }
 
     /// The latest signed checkpoint, unverified (`GET /checkpoint`).
@@ -290,7 +286,7 @@ impl Client {
     ///
     /// [`Error::Status`], [`Error::Http`].
     pub async fn checkpoint(&self) -> Result<Vec<u8>, Error> {
-        self.get_bytes("checkpoint").await
+        self.get_bytes("checkpoint", NO_QUERY).await
     }
 
     /// A tile of hashes. A full tile comes from the cache when it can; a
@@ -344,12 +340,12 @@ impl Client {
             return Ok(data);
         }
         if !is_full {
-            match self.get_bytes(path).await {
+            match self.get_bytes(path, NO_QUERY).await {
                 Err(Error::Status { status: 404, .. }) => {}
                 other => return other,
             }
         }
-        let data = self.get_bytes(full_path).await?;
+        let data = self.get_bytes(full_path, NO_QUERY).await?;
         self.cache_put(full_path, &data);
         Ok(data)
     }
@@ -367,17 +363,12 @@ impl Client {
         }
     }
 
-    async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, Error> {
-        let url = self.url(path);
-        let response = self.http.get(&url).send().await.map_err(Error::Http)?;
-        checked(&url, response).await
-    }
-
-    async fn get_json<T: DeserializeOwned>(
+    /// The body of `GET path?query`, through [`checked`].
+    async fn get_bytes<Q: Serialize + ?Sized>(
         &self,
         path: &str,
-        query: &[(&str, String)],
-    ) -> Result<T, Error> {
+        query: &Q,
+    ) -> Result<Vec<u8>, Error> {
         let url = self.url(path);
         let response = self
             .http
@@ -386,7 +377,17 @@ impl Client {
             .send()
             .await
             .map_err(Error::Http)?;
-        decode_json(&url, checked(&url, response).await?)
+        checked(&url, response).await
+    }
+
+    /// The body of `GET path?query`, decoded as JSON.
+    async fn get_json<T: DeserializeOwned, Q: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> Result<T, Error> {
+        let body = self.get_bytes(path, query).await?;
+        decode_json(&self.url(path), body)
     }
 }
 
