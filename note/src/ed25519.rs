@@ -40,7 +40,15 @@ pub fn verify_ed25519(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), Error> {
-    let key = decode_public_key(public)?;
+    verify_with_key(&decode_public_key(public)?, message, signature)
+}
+
+/// [`verify_ed25519`] with a key already decoded by [`decode_public_key`].
+pub(crate) fn verify_with_key(
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), Error> {
     let signature: [u8; SIGNATURE_SIZE] = signature.try_into().map_err(|_| Error::WrongLength {
         what: "Ed25519 signature",
         got: signature.len(),
@@ -50,15 +58,34 @@ pub fn verify_ed25519(
         .map_err(|_| Error::BadEd25519Signature)
 }
 
-fn decode_public_key(public: &[u8; PUBLIC_KEY_SIZE]) -> Result<VerifyingKey, Error> {
+/// Decodes a public key under the rule of [`check_public_key`].
+pub(crate) fn decode_public_key(public: &[u8; PUBLIC_KEY_SIZE]) -> Result<VerifyingKey, Error> {
     let key = VerifyingKey::from_bytes(public).map_err(|_| Error::InvalidPublicKey)?;
-    if key.to_edwards().compress().as_bytes() != public {
+    if !is_canonical_encoding(public) {
         return Err(Error::NonCanonicalPublicKey);
     }
     if key.is_weak() {
         return Err(Error::WeakPublicKey);
     }
     Ok(key)
+}
+
+/// Whether a point encoding that decompresses is the one its point
+/// compresses to, without the field inversion a compression costs. An
+/// encoding is `y` (255 bits, little-endian) and the sign of `x` (bit 255).
+/// It is canonical unless `y` is not reduced (`y >= p = 2^255 - 19`), or
+/// the sign bit is set while `x = 0`, which happens only for `y = 1` and
+/// `y = p - 1`.
+fn is_canonical_encoding(bytes: &[u8; PUBLIC_KEY_SIZE]) -> bool {
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    let sign = bytes[31] >> 7 == 1;
+    // p - 1 and p - 19, little-endian: 0x7fff…ffec and 0x7fff…ffed.
+    let top_all_ones = y[1..31].iter().all(|&b| b == 0xff) && y[31] == 0x7f;
+    let unreduced = top_all_ones && y[0] >= 0xed;
+    let minus_one = top_all_ones && y[0] == 0xec;
+    let one = y[0] == 1 && y[1..].iter().all(|&b| b == 0);
+    !(unreduced || (sign && (one || minus_one)))
 }
 
 #[cfg(test)]
@@ -151,5 +178,51 @@ mod tests {
             unhex::<32>("0200000000000000000000000000000000000000000000000000000000000000");
         assert_eq!(check_public_key(&off_curve), Err(Error::InvalidPublicKey));
         assert_eq!(check_public_key(&unhex::<32>(RFC8032_PUBLIC)), Ok(()));
+    }
+
+    /// The canonical check by compressing the decoded point again: slow,
+    /// and the reference for `is_canonical_encoding`.
+    fn canonical_by_compression(bytes: &[u8; 32]) -> Option<bool> {
+        let key = VerifyingKey::from_bytes(bytes).ok()?;
+        Some(key.to_edwards().compress().as_bytes() == bytes)
+    }
+
+    #[test]
+    fn canonical_check_agrees_with_compression_on_edge_encodings() {
+        // Every y from p - 40 to 2^255 - 1, and y = 0, 1, 2, with both signs.
+        let mut encodings = Vec::new();
+        for low in 0xc5..=0xff_u8 {
+            let mut y = [0xff_u8; 32];
+            y[0] = low;
+            y[31] = 0x7f;
+            encodings.push(y);
+        }
+        for low in 0..=2_u8 {
+            let mut y = [0_u8; 32];
+            y[0] = low;
+            encodings.push(y);
+        }
+        let mut decoded = 0;
+        for y in encodings {
+            for sign in [0, 0x80] {
+                let mut bytes = y;
+                bytes[31] |= sign;
+                if let Some(canonical) = canonical_by_compression(&bytes) {
+                    decoded += 1;
+                    assert_eq!(is_canonical_encoding(&bytes), canonical, "{bytes:02x?}");
+                }
+            }
+        }
+        // The edge cases include points, some of them non-canonical.
+        assert!(decoded >= 8, "only {decoded} encodings decoded");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_check_agrees_with_compression(bytes in proptest::array::uniform32(0_u8..)) {
+            if let Some(canonical) = canonical_by_compression(&bytes) {
+                proptest::prop_assert_eq!(is_canonical_encoding(&bytes), canonical);
+            }
+        }
     }
 }

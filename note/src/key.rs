@@ -8,7 +8,7 @@ use ed25519_dalek::{Signer as _, SigningKey};
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 
-use crate::ed25519::{check_public_key, verify_ed25519, PUBLIC_KEY_SIZE, SIGNATURE_SIZE};
+use crate::ed25519::{decode_public_key, verify_with_key, PUBLIC_KEY_SIZE, SIGNATURE_SIZE};
 use crate::encoding::{decode_base64, decode_lower_hex, encode_base64};
 use crate::signed_note::Signature;
 use crate::Error;
@@ -97,7 +97,8 @@ pub struct VerifierKey {
     name: String,
     key_id: u32,
     algorithm: Algorithm,
-    public: [u8; PUBLIC_KEY_SIZE],
+    /// Decoded once, when the key is made: verifying does not decode it again.
+    public: ed25519_dalek::VerifyingKey,
 }
 
 impl VerifierKey {
@@ -113,12 +114,12 @@ impl VerifierKey {
         public: [u8; PUBLIC_KEY_SIZE],
     ) -> Result<Self, Error> {
         check_key_name(name)?;
-        check_public_key(&public)?;
+        let decoded = decode_public_key(&public)?;
         Ok(VerifierKey {
             name: name.to_owned(),
             key_id: key_id(name, algorithm, &public),
             algorithm,
-            public,
+            public: decoded,
         })
     }
 
@@ -139,7 +140,7 @@ impl VerifierKey {
 
     /// The 32-byte Ed25519 public key.
     pub fn public_key(&self) -> &[u8; PUBLIC_KEY_SIZE] {
-        &self.public
+        self.public.as_bytes()
     }
 
     /// Whether `signature` claims to be by this key (same name and key ID).
@@ -154,7 +155,7 @@ impl VerifierKey {
     ///
     /// [`Error::InvalidSignature`] naming this key when it does not verify.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        verify_ed25519(&self.public, message, signature).map_err(|_| Error::InvalidSignature {
+        verify_with_key(&self.public, message, signature).map_err(|_| Error::InvalidSignature {
             name: self.name.clone(),
             key_id: self.key_id,
         })
@@ -238,7 +239,7 @@ impl fmt::Display for VerifierKey {
             name: self.name.clone(),
             key_id: self.key_id,
             algorithm: self.algorithm,
-            material: self.public,
+            material: *self.public.as_bytes(),
         };
         f.write_str(&text.to_text())
     }
