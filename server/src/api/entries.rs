@@ -62,8 +62,10 @@ async fn submit_body(
     let body = body.map_err(|_| ApiError::BodyTooLarge {
         limit: state.limits.max_body_bytes,
     })?;
+    // A full pool refuses before the entry's signature is checked.
+    let slot = state.sequencer.reserve()?;
     let entry = parse_submission(&body)?;
-    let answer = state.sequencer.submit(entry)?;
+    let answer = slot.submit(entry);
     let logged = answer.await.map_err(|_| SubmitError::ShuttingDown)??;
     let status = if logged.new {
         StatusCode::CREATED

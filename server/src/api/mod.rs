@@ -14,9 +14,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use tracing::Span;
 
 pub use entries::parse_submission;
 pub use error::{ApiError, RETRY_AFTER_SECONDS};
@@ -82,6 +84,19 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().on_failure(log_failure))
         .with_state(state)
+}
+
+/// Logs a failed request. A 503 is the log shedding load or waiting for
+/// its witnesses: expected, and answered with Retry-After, so it is logged
+/// at DEBUG rather than flooding the log at ERROR under overload.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &Span) {
+    let latency_ms = latency.as_millis() as u64;
+    match class {
+        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+            tracing::debug!(latency_ms, "request refused with 503");
+        }
+        class => tracing::error!(classification = %class, latency_ms, "request failed"),
+    }
 }

@@ -90,6 +90,24 @@ pub struct SequencerHandle {
 }
 
 impl SequencerHandle {
+    /// Takes a place in the pool for one submission, or refuses at once.
+    /// Callers reserve before doing the costly work of verifying an entry,
+    /// so that under overload a refusal costs next to nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError::PoolFull`] or [`SubmitError::ShuttingDown`].
+    pub fn reserve(&self) -> Result<PoolSlot, SubmitError> {
+        self.tx
+            .clone()
+            .try_reserve_owned()
+            .map(PoolSlot)
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::PoolFull,
+                mpsc::error::TrySendError::Closed(_) => SubmitError::ShuttingDown,
+            })
+    }
+
     /// Queues a verified entry; the receiver yields its outcome once its
     /// batch is committed.
     ///
@@ -100,14 +118,20 @@ impl SequencerHandle {
         &self,
         entry: SignedEntry,
     ) -> Result<oneshot::Receiver<Result<Logged, SubmitError>>, SubmitError> {
+        Ok(self.reserve()?.submit(entry))
+    }
+}
+
+/// A place in the pool, held for one submission.
+pub struct PoolSlot(mpsc::OwnedPermit<Submission>);
+
+impl PoolSlot {
+    /// Queues a verified entry in this place; the receiver yields its
+    /// outcome once its batch is committed.
+    pub fn submit(self, entry: SignedEntry) -> oneshot::Receiver<Result<Logged, SubmitError>> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .try_send(Submission { entry, reply })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => SubmitError::PoolFull,
-                mpsc::error::TrySendError::Closed(_) => SubmitError::ShuttingDown,
-            })?;
-        Ok(answer)
+        self.0.send(Submission { entry, reply });
+        answer
     }
 }
 
@@ -117,10 +141,57 @@ pub enum LoadError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The stored tree does not match the stored checkpoint, or the
-    /// checkpoint is not this log's.
-    #[error("the stored log is inconsistent: {0}")]
-    Inconsistent(String),
+    /// The stored checkpoint does not parse, or is not signed by this log.
+    #[error("the stored checkpoint is not a valid checkpoint of this log: {0}")]
+    Checkpoint(#[source] sigtrail_note::Error),
+    /// The stored checkpoint is another log's.
+    #[error("the stored checkpoint is of log {found:?}, not of this log")]
+    Origin {
+        /// The origin the checkpoint names.
+        found: String,
+    },
+    /// The checkpoint and the store disagree on the tree size.
+    #[error("the stored checkpoint says size {checkpoint} but the store says {stored}")]
+    SizeMismatch {
+        /// The size in the checkpoint.
+        checkpoint: u64,
+        /// The size the store keeps beside it.
+        stored: u64,
+    },
+    /// A tile of the tree's right edge is missing or too narrow.
+    #[error("the store lacks tile {0}")]
+    MissingTile(String),
+    /// The partial entry bundle is missing or too narrow.
+    #[error("the store lacks entry bundle {0}")]
+    MissingBundle(u64),
+    /// Stored tiles or an entry bundle do not decode.
+    #[error("the stored tiles or entry bundles are malformed: {0}")]
+    Malformed(#[source] sigtrail_merkle::Error),
+    /// The stored tiles do not hash to the checkpoint's root.
+    #[error("the stored tiles give root {tiles} but the checkpoint says {checkpoint}")]
+    RootMismatch {
+        /// The root the tiles give.
+        tiles: Hash,
+        /// The root the checkpoint states.
+        checkpoint: Hash,
+    },
+}
+
+/// Why a batch was not committed.
+#[derive(Debug, thiserror::Error)]
+enum CommitError {
+    /// The store failed or refused the commit.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// After a failed commit the tree could not be reloaded.
+    #[error("cannot reload the tree: {0}")]
+    Load(#[from] LoadError),
+    /// The log key could not sign the new checkpoint.
+    #[error("cannot sign the checkpoint: {0}")]
+    Sign(#[source] sigtrail_note::Error),
+    /// An entry bundle could not be encoded.
+    #[error("cannot encode an entry bundle: {0}")]
+    Bundle(#[source] sigtrail_merkle::Error),
 }
 
 /// The single writer of the log. Drive it with [`Sequencer::run`], or by
@@ -200,10 +271,10 @@ impl Sequencer {
         let stored = self.store.checkpoint().await?;
         let head = self.verify_checkpoint(&stored.text)?;
         if head.size != stored.size {
-            return Err(LoadError::Inconsistent(format!(
-                "checkpoint says size {} but the store says {}",
-                head.size, stored.size
-            )));
+            return Err(LoadError::SizeMismatch {
+                checkpoint: head.size,
+                stored: stored.size,
+            });
         }
         // 2. The partial tiles rebuild the compact range and the edge.
         let mut tiles = Vec::new();
@@ -213,17 +284,15 @@ impl Sequencer {
                 .tile(id.level, id.index)
                 .await?
                 .filter(|d| d.len() >= id.width as usize * 32)
-                .ok_or_else(|| LoadError::Inconsistent(format!("missing tile {}", id.path())))?;
+                .ok_or_else(|| LoadError::MissingTile(id.path()))?;
             tiles.push((id, data[..id.width as usize * 32].to_vec()));
         }
-        let tree = TiledTree::from_tiles(head.size, &tiles)
-            .map_err(|e| LoadError::Inconsistent(e.to_string()))?;
+        let tree = TiledTree::from_tiles(head.size, &tiles).map_err(LoadError::Malformed)?;
         if tree.root() != head.root {
-            return Err(LoadError::Inconsistent(format!(
-                "tiles give root {} but the checkpoint says {}",
-                tree.root(),
-                head.root
-            )));
+            return Err(LoadError::RootMismatch {
+                tiles: tree.root(),
+                checkpoint: head.root,
+            });
         }
         // 3. The partial entry bundle, if the tree does not end on a bundle.
         let bundle = self.load_partial_bundle(head.size).await?;
@@ -239,13 +308,14 @@ impl Sequencer {
     }
 
     fn verify_checkpoint(&self, text: &[u8]) -> Result<TreeHead, LoadError> {
-        let bad = |why: String| LoadError::Inconsistent(format!("stored checkpoint: {why}"));
-        let note = Note::parse(text).map_err(|e| bad(e.to_string()))?;
+        let note = Note::parse(text).map_err(LoadError::Checkpoint)?;
         note.verify(std::slice::from_ref(self.identity.vkey()))
-            .map_err(|e| bad(e.to_string()))?;
-        let checkpoint = Checkpoint::parse(note.text()).map_err(|e| bad(e.to_string()))?;
+            .map_err(LoadError::Checkpoint)?;
+        let checkpoint = Checkpoint::parse(note.text()).map_err(LoadError::Checkpoint)?;
         if checkpoint.origin != self.identity.origin() {
-            return Err(bad(format!("origin {:?}", checkpoint.origin)));
+            return Err(LoadError::Origin {
+                found: checkpoint.origin,
+            });
         }
         Ok(checkpoint.head)
     }
@@ -259,10 +329,9 @@ impl Sequencer {
                 entries: Vec::new(),
             });
         }
-        let missing = || LoadError::Inconsistent(format!("missing entry bundle {index}"));
+        let missing = || LoadError::MissingBundle(index);
         let (_, data) = self.store.bundle(index).await?.ok_or_else(missing)?;
-        let entries = sigtrail_merkle::decode_entry_bundle(&data)
-            .map_err(|e| LoadError::Inconsistent(e.to_string()))?;
+        let entries = sigtrail_merkle::decode_entry_bundle(&data).map_err(LoadError::Malformed)?;
         if entries.len() < width {
             return Err(missing());
         }
@@ -339,26 +408,7 @@ impl Sequencer {
         let started = Instant::now();
         let span = tracing::info_span!("batch", entries = batch.len(), old_size = self.tree.size());
         let _enter = span.enter();
-        let mut outcome = Err(LoadError::Inconsistent("no attempt made".into()));
-        for _attempt in 0..2 {
-            // 1. After a failed commit the store may hold more than we know.
-            if self.stale {
-                if let Err(error) = self.reload().await {
-                    outcome = Err(error);
-                    break;
-                }
-            }
-            // 2. Try the batch; on failure, reload and try once more.
-            outcome = self.try_commit(&batch).await;
-            match &outcome {
-                Ok(_) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "commit failed; reloading the tree");
-                    self.stale = true;
-                }
-            }
-        }
-        match outcome {
+        match self.commit_with_retry(&batch).await {
             Ok(placed) => {
                 let head = self.tree.head();
                 tracing::info!(
@@ -382,6 +432,32 @@ impl Sequencer {
                 for submission in batch {
                     self.metrics.count_submission("unavailable");
                     let _ = submission.reply.send(Err(SubmitError::Unavailable));
+                }
+            }
+        }
+    }
+
+    /// Commits a batch; after a failure, reloads the tree and tries once more.
+    async fn commit_with_retry(
+        &mut self,
+        batch: &[Submission],
+    ) -> Result<Vec<(u64, bool)>, CommitError> {
+        let mut failures = 0;
+        loop {
+            // 1. After a failed commit the store may hold more than we know.
+            if self.stale {
+                self.reload().await?;
+            }
+            // 2. Try the batch.
+            match self.try_commit(batch).await {
+                Ok(placed) => return Ok(placed),
+                Err(error) => {
+                    self.stale = true;
+                    failures += 1;
+                    if failures == 2 {
+                        return Err(error);
+                    }
+                    tracing::warn!(%error, "commit failed; reloading the tree");
                 }
             }
         }
@@ -421,7 +497,7 @@ impl Sequencer {
     /// Places every submission in the tree, writes the batch, and on success
     /// makes it the sequencer's state. Returns each submission's index and
     /// whether it is new.
-    async fn try_commit(&mut self, batch: &[Submission]) -> Result<Vec<(u64, bool)>, LoadError> {
+    async fn try_commit(&mut self, batch: &[Submission]) -> Result<Vec<(u64, bool)>, CommitError> {
         // 1. Deduplicate against the store and within the batch.
         let leaves: Vec<Hash> = batch.iter().map(|s| s.entry.leaf_hash()).collect();
         let logged: HashMap<Hash, u64> =
@@ -469,7 +545,7 @@ impl Sequencer {
         let checkpoint = self
             .identity
             .sign_checkpoint(head)
-            .map_err(|e| LoadError::Inconsistent(e.to_string()))?;
+            .map_err(CommitError::Sign)?;
         self.store
             .commit(&Batch {
                 old_size,
@@ -518,9 +594,9 @@ fn record(index: u64, entry: &SignedEntry) -> EntryRecord {
     }
 }
 
-fn bundle_data(bundle: &PartialBundle) -> Result<BundleData, LoadError> {
+fn bundle_data(bundle: &PartialBundle) -> Result<BundleData, CommitError> {
     let data = encode_entry_bundle(bundle.entries.iter().map(Vec::as_slice))
-        .map_err(|e| LoadError::Inconsistent(e.to_string()))?;
+        .map_err(CommitError::Bundle)?;
     Ok(BundleData {
         index: bundle.index,
         width: bundle.entries.len() as u16,
