@@ -8,38 +8,23 @@ use sigtrail_client::{
     SearchQuery,
 };
 use sigtrail_merkle::{decode_entry_bundle, tile_hashes, BundleId, TileId};
-use sigtrail_server::api::Limits;
-use sigtrail_server::identity::LogIdentity;
 use sigtrail_server::sequencer::SequencerConfig;
 use sigtrail_server::store::MemoryStore;
-use sigtrail_server::testing::{entry, signer};
-use sigtrail_server::witnesses::Witnesses;
-use sigtrail_server::{init_log, Log};
+use sigtrail_server::testing::{entry, signer, TestLog};
 
 /// Serves a fresh log with a pool of `pool_size`; returns its URL and policy.
 async fn start(pool_size: usize) -> (String, Policy) {
-    let identity = LogIdentity::new(signer("test.example/log", 1)).unwrap();
-    let policy = Policy::k_of_n(identity.vkey().clone(), Vec::new(), 0).unwrap();
-    let store = Arc::new(MemoryStore::new());
-    init_log(store.as_ref(), &identity).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let log = Log {
-        store,
-        identity: Arc::new(identity),
-        sequencer: SequencerConfig {
+    let key = signer("test.example/log", 1);
+    let policy = Policy::k_of_n(key.verifier_key().clone(), Vec::new(), 0).unwrap();
+    let url = TestLog::new(Arc::new(MemoryStore::new()), key)
+        .sequencer(SequencerConfig {
             pool_size,
             max_batch: 64,
             batch_interval: Duration::from_millis(2),
             cache_tiles: 16,
-        },
-        limits: Limits {
-            max_body_bytes: 16 * 1024,
-            request_timeout: Duration::from_secs(30),
-        },
-        witnesses: Arc::new(Witnesses::new(Vec::new(), 0, Duration::from_secs(5))),
-    };
-    tokio::spawn(log.serve(listener, std::future::pending()));
+        })
+        .serve()
+        .await;
     (url, policy)
 }
 

@@ -166,6 +166,88 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+/// A log to serve on a loopback port in a test: its store (empty, the log
+/// is created in it), its key, its sequencer settings and its witnesses.
+pub struct TestLog {
+    store: Arc<dyn Store>,
+    key: SignerKey,
+    sequencer: SequencerConfig,
+    witnesses: Vec<WitnessConfig>,
+    quorum: usize,
+}
+
+impl TestLog {
+    /// A log over `store` signed by `key`, with a pool of 4096 submissions,
+    /// batches of up to 256 every 5 ms, and no witnesses.
+    pub fn new(store: Arc<dyn Store>, key: SignerKey) -> TestLog {
+        TestLog {
+            store,
+            key,
+            sequencer: SequencerConfig {
+                pool_size: 4096,
+                max_batch: 256,
+                batch_interval: Duration::from_millis(5),
+                cache_tiles: 64,
+            },
+            witnesses: Vec::new(),
+            quorum: 0,
+        }
+    }
+
+    /// Other sequencer settings (a small `pool_size` makes the log answer
+    /// 503 under load).
+    pub fn sequencer(mut self, sequencer: SequencerConfig) -> TestLog {
+        self.sequencer = sequencer;
+        self
+    }
+
+    /// Witnesses that cosign the log's checkpoints, `quorum` of them needed.
+    pub fn witnesses(mut self, witnesses: Vec<WitnessConfig>, quorum: usize) -> TestLog {
+        self.witnesses = witnesses;
+        self.quorum = quorum;
+        self
+    }
+
+    /// Creates the log in its store and serves it on a loopback port in a
+    /// task of the current tokio runtime, for as long as that runtime runs.
+    /// Returns the base URL.
+    ///
+    /// # Panics
+    ///
+    /// If the key is not a log key, the store already holds a log, or the
+    /// port cannot be bound.
+    pub async fn serve(self) -> String {
+        let identity = LogIdentity::new(self.key).expect("an Ed25519 log key");
+        init_log(self.store.as_ref(), &identity)
+            .await
+            .expect("init the log");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let log = Log {
+            store: self.store,
+            identity: Arc::new(identity),
+            sequencer: self.sequencer,
+            limits: Limits {
+                max_body_bytes: 16 * 1024,
+                request_timeout: Duration::from_secs(30),
+            },
+            witnesses: Arc::new(Witnesses::new(
+                self.witnesses,
+                self.quorum,
+                Duration::from_secs(10),
+            )),
+        };
+        tokio::spawn(async move {
+            log.serve(listener, std::future::pending())
+                .await
+                .expect("serve the log");
+        });
+        url
+    }
+}
+
 /// Serves a new log over a fresh memory store on a loopback port, in a
 /// thread of its own, for as long as the test process lives. Two logs with
 /// the same key are a fork of each other. Returns the base URL and the
@@ -179,42 +261,17 @@ pub fn spawn_memory_log(
     witnesses: Vec<WitnessConfig>,
     quorum: usize,
 ) -> (String, String) {
-    let identity = LogIdentity::new(key).expect("an Ed25519 log key");
-    let vkey = identity.vkey().to_string();
+    let vkey = key.verifier_key().to_string();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         runtime().block_on(async move {
-            let store = Arc::new(MemoryStore::new());
-            init_log(store.as_ref(), &identity)
-                .await
-                .expect("init the log");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("address"))
-                .expect("report the address");
-            let log = Log {
-                store,
-                identity: Arc::new(identity),
-                sequencer: SequencerConfig {
-                    pool_size: 4096,
-                    max_batch: 256,
-                    batch_interval: Duration::from_millis(5),
-                    cache_tiles: 64,
-                },
-                limits: Limits {
-                    max_body_bytes: 16 * 1024,
-                    request_timeout: Duration::from_secs(30),
-                },
-                witnesses: Arc::new(Witnesses::new(witnesses, quorum, Duration::from_secs(10))),
-            };
-            log.serve(listener, std::future::pending())
-                .await
-                .expect("serve the log");
+            let url = TestLog::new(Arc::new(MemoryStore::new()), key)
+                .witnesses(witnesses, quorum)
+                .serve()
+                .await;
+            tx.send(url).expect("report the address");
+            std::future::pending::<()>().await;
         });
     });
-    (
-        format!("http://{}", rx.recv().expect("the log's address")),
-        vkey,
-    )
+    (rx.recv().expect("the log's address"), vkey)
 }
