@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::limits::LimitsSettings;
+use crate::overload::OverloadSettings;
 use crate::read::ReadSettings;
 use crate::scale::{Disk, ScaleSettings};
 use crate::submit::SubmitSettings;
@@ -29,7 +30,9 @@ const EXAMPLES: &str = "Examples:
   sigtrail-bench submit --log http://127.0.0.1:8080 --concurrency 256 --duration 10s --json
   sigtrail-bench read --log http://127.0.0.1:8080 --duration 2s
   sigtrail-bench scale --log http://127.0.0.1:8080 --steps 1000,100000 --server-pid 4242 \\
-      --database-url postgres://postgres@127.0.0.1:5432/sigtrail";
+      --database-url postgres://postgres@127.0.0.1:5432/sigtrail
+  sigtrail-bench overload --log http://127.0.0.1:8080 --rate 10000 --duration 10s \\
+      --recovery-rate 2500 --recovery 10s --target-p99 1s --server-pid 4242 --json";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -49,6 +52,13 @@ pub enum Command {
     /// Grows a log through the submit path and measures it at each step:
     /// submit throughput, proof latency, server memory, bytes per entry.
     Scale(ScaleArgs),
+    /// Offers submissions open-loop at --rate (above what the log sustains)
+    /// for --duration, then at --recovery-rate for --recovery: counts 201s
+    /// (bundles verified), 503s with and without Retry-After and other
+    /// failures per phase and per second, the server's peak memory, and
+    /// how many seconds into recovery the p99 of 201s is back at
+    /// --target-p99 with no refusal.
+    Overload(OverloadArgs),
 }
 
 /// Options of `limits`.
@@ -149,6 +159,54 @@ pub struct ScaleArgs {
     pub json: bool,
 }
 
+/// Options of `overload`.
+#[derive(Debug, Args)]
+pub struct OverloadArgs {
+    /// Base URL of the log.
+    #[arg(long)]
+    pub log: String,
+    /// Submissions per second offered in the overload phase, on a fixed
+    /// schedule whatever the answers (e.g. twice what `submit` measured).
+    #[arg(long, value_parser = positive_rate)]
+    pub rate: f64,
+    /// Length of the overload phase.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Submissions per second offered in the recovery phase (default: a
+    /// quarter of --rate).
+    #[arg(long, value_parser = positive_rate)]
+    pub recovery_rate: Option<f64>,
+    /// Length of the recovery phase.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub recovery: Duration,
+    /// The p99 latency of 201 answers, per second, that counts as recovered.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub target_p99: Duration,
+    /// Requests outstanding at most: a request due while this many are
+    /// outstanding is not sent, and counted as not sent.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_in_flight: u64,
+    /// Pid of the server process: its VmRSS is read every 100 ms.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Verify the bundle of every n-th 201 answer, after the run (1: every
+    /// bundle).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    pub verify_every: u64,
+    /// End with one line of JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?} is not a positive number of requests per second"
+        )),
+    }
+}
+
 /// Runs a parsed command line, printing progress, the table and the JSON.
 ///
 /// # Errors
@@ -204,6 +262,21 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             };
             let report = crate::scale::run(&settings).await?;
             finish(&report.table(), &report, a.json)
+        }
+        Command::Overload(a) => {
+            let settings = OverloadSettings {
+                log: a.log,
+                rate: a.rate,
+                duration: a.duration,
+                recovery_rate: a.recovery_rate.unwrap_or(a.rate / 4.0),
+                recovery: a.recovery,
+                target_p99: a.target_p99,
+                max_in_flight: a.max_in_flight as usize,
+                server_pid: a.server_pid,
+                verify_every: a.verify_every as usize,
+            };
+            let report = crate::overload::run(&settings).await?;
+            finish(&report.render(), &report, a.json)
         }
     }
 }

@@ -1,15 +1,18 @@
 //! Load generator and limit measurements for sigtrail logs.
 //!
-//! Four measurements, each a subcommand of the `sigtrail-bench` binary:
+//! Five measurements, each a subcommand of the `sigtrail-bench` binary:
 //! [`limits`] (this machine's ceilings), [`submit`] (acknowledged
-//! submissions per second), [`read`] (proofs, tiles and bundles per second)
-//! and [`scale`] (how the figures move as a log grows). Each prints progress
+//! submissions per second), [`read`] (proofs, tiles and bundles per second),
+//! [`scale`] (how the figures move as a log grows) and [`overload`] (how a
+//! log refuses more than it sustains, and recovers). Each prints progress
 //! to stderr, a summary table to stdout and, with `--json`, a last line of
 //! JSON.
 
 pub mod cli;
 pub mod limits;
 pub mod load;
+pub mod memory;
+pub mod overload;
 pub mod read;
 pub mod scale;
 pub mod stats;

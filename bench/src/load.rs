@@ -1,6 +1,6 @@
-//! The submit load shared by `submit` and `scale`: entries signed before
-//! the timed window, concurrent submitters over keep-alive connections,
-//! and bundle verification after the window.
+//! The submit load shared by `submit`, `scale` and `overload`: entries
+//! signed before the timed window, concurrent submitters over keep-alive
+//! connections, and bundle verification after the window.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -219,7 +219,9 @@ pub async fn drive(
         errors,
         ..Outcome::default()
     };
-    let verdicts = verify_sampled(&target.policy, &entries, &answers);
+    let verdicts = verify_sampled(&target.policy, &entries, &answers, |(_, sampled)| {
+        sampled.as_ref().map(|(i, proof)| (*i, proof.as_str()))
+    });
     for ((latency, sampled), ok) in answers.into_iter().zip(verdicts) {
         outcome.verified += u64::from(sampled.is_some() && ok);
         if ok {
@@ -305,18 +307,26 @@ impl Submitter {
 
 /// Whether each answer is acknowledged: unsampled answers are, sampled
 /// ones only if their bundle verifies for the entry that was sent.
-fn verify_sampled(policy: &Policy, entries: &[Prepared], answers: &[Answer]) -> Vec<bool> {
+/// `sample` gives the entry's index and the bundle of a sampled answer.
+/// Uses every core.
+pub fn verify_sampled<A: Sync>(
+    policy: &Policy,
+    entries: &[Prepared],
+    answers: &[A],
+    sample: impl Fn(&A) -> Option<(usize, &str)> + Sync,
+) -> Vec<bool> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = answers.len().div_ceil(cores).max(1);
+    let sample = &sample;
     std::thread::scope(|scope| {
         let handles: Vec<_> = answers
             .chunks(chunk)
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|(_, sampled)| match sampled {
+                        .map(|answer| match sample(answer) {
                             None => true,
-                            Some((i, proof)) => entries.get(*i).is_some_and(|e| {
+                            Some((i, proof)) => entries.get(i).is_some_and(|e| {
                                 sigtrail_client::verify_bundle(policy, proof.as_bytes(), &e.subject)
                                     .is_ok()
                             }),

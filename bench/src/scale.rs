@@ -9,6 +9,7 @@ use serde::Serialize;
 use sqlx::{Connection, PgConnection};
 
 use crate::load::{drive, presign, Load, Target};
+use crate::memory::{resident_memory, MIB};
 use crate::stats::Latency;
 use crate::Error;
 
@@ -92,10 +93,7 @@ impl ScaleReport {
                 s.errors,
                 s.proof_per_second,
                 s.proof_p99_ms,
-                or_dash(
-                    s.rss_bytes
-                        .map(|b| format!("{:.1}", b as f64 / 1_048_576.0))
-                ),
+                or_dash(s.rss_bytes.map(|b| format!("{:.1}", b as f64 / MIB))),
                 or_dash(s.bytes_per_entry.map(|b| format!("{b:.0}"))),
             ));
         }
@@ -174,28 +172,6 @@ async fn grow(
         disk_bytes,
         bytes_per_entry: disk_bytes.map(|b| b as f64 / size as f64),
     })
-}
-
-/// `VmRSS` of process `pid`, in bytes.
-///
-/// # Errors
-///
-/// When `/proc/<pid>/status` cannot be read or has no `VmRSS` line.
-pub fn resident_memory(pid: u32) -> Result<u64, Error> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).map_err(|source| Error::Io { path, source })?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map(|kib| kib * 1024)
-        .ok_or(Error::NoRss { pid })
 }
 
 /// Bytes in `path`: the file's size, or the sum over a directory tree.

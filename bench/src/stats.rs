@@ -51,27 +51,53 @@ pub fn rate(window: Duration, work: &mut dyn FnMut()) -> f64 {
     calls as f64 / start.elapsed().as_secs_f64()
 }
 
-/// A two-column table printed at the end of a run.
+/// A table printed at the end of a run: a name and one or more values per
+/// row.
 #[derive(Debug, Default)]
 pub struct Table {
-    rows: Vec<(String, String)>,
+    rows: Vec<(String, Vec<String>)>,
 }
 
 impl Table {
-    /// Adds a row.
+    /// Adds a row with one value.
     pub fn row(&mut self, name: impl Into<String>, value: impl ToString) -> &mut Self {
-        self.rows.push((name.into(), value.to_string()));
+        self.cells(name, [value])
+    }
+
+    /// Adds a row with a value per column.
+    pub fn cells<V: ToString>(
+        &mut self,
+        name: impl Into<String>,
+        values: impl IntoIterator<Item = V>,
+    ) -> &mut Self {
+        let values = values.into_iter().map(|v| v.to_string()).collect();
+        self.rows.push((name.into(), values));
         self
     }
 
-    /// The table as text, names left-aligned and values right-aligned.
+    /// The table as text, names left-aligned and each column of values
+    /// right-aligned.
     pub fn render(&self) -> String {
         let name_width = self.rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-        let value_width = self.rows.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
-        self.rows
-            .iter()
-            .map(|(n, v)| format!("{n:<name_width$}  {v:>value_width$}\n"))
-            .collect()
+        let columns = self.rows.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .filter_map(|(_, v)| v.get(c).map(String::len))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for (name, values) in &self.rows {
+            out.push_str(&format!("{name:<name_width$}"));
+            for (value, width) in values.iter().zip(&widths) {
+                out.push_str(&format!("  {value:>width$}"));
+            }
+            out.push('\n');
+        }
+        out
     }
 }
 
@@ -131,5 +157,7 @@ mod tests {
         let mut table = Table::default();
         table.row("a", 1).row("longer", "22");
         assert_eq!(table.render(), "a        1\nlonger  22\n");
+        table.cells("", ["x", "yyy"]);
+        assert_eq!(table.render(), "a        1\nlonger  22\n         x  yyy\n");
     }
 }

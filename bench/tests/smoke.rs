@@ -8,46 +8,34 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use sigtrail_server::api::Limits;
-use sigtrail_server::identity::LogIdentity;
 use sigtrail_server::sequencer::SequencerConfig;
 use sigtrail_server::store::testing::TestDatabase;
 use sigtrail_server::store::SqliteStore;
-use sigtrail_server::testing::signer;
-use sigtrail_server::witnesses::Witnesses;
-use sigtrail_server::{init_log, Log};
+use sigtrail_server::testing::{signer, TestLog};
 
-/// A log on SQLite in `dir`, served on a loopback port until the test ends.
-async fn serve(dir: &Path) -> String {
+/// A log on SQLite in `dir` with a pool of `pool_size` submissions, served
+/// on a loopback port until the test ends.
+async fn serve_with_pool(dir: &Path, pool_size: usize) -> String {
     let path = dir.join("log.db");
     let store = Arc::new(
         SqliteStore::open(path.to_str().expect("utf-8 path"))
             .await
             .expect("open SQLite"),
     );
-    let identity = LogIdentity::new(signer("bench.example/log", 1)).expect("log key");
-    init_log(store.as_ref(), &identity).await.expect("init");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let log = Log {
-        store,
-        identity: Arc::new(identity),
-        sequencer: SequencerConfig {
-            pool_size: 4096,
+    TestLog::new(store, signer("bench.example/log", 1))
+        .sequencer(SequencerConfig {
+            pool_size,
             max_batch: 1024,
             batch_interval: Duration::from_millis(5),
             cache_tiles: 64,
-        },
-        witnesses: Arc::new(Witnesses::new(Vec::new(), 0, Duration::from_secs(1))),
-        limits: Limits {
-            max_body_bytes: 16384,
-            request_timeout: Duration::from_secs(30),
-        },
-    };
-    tokio::spawn(log.serve(listener, std::future::pending()));
-    url
+        })
+        .serve()
+        .await
+}
+
+/// A log on SQLite in `dir`, served on a loopback port until the test ends.
+async fn serve(dir: &Path) -> String {
+    serve_with_pool(dir, 4096).await
 }
 
 /// Runs the binary with `args` and returns its last line of stdout as JSON.
@@ -249,6 +237,80 @@ async fn limits_with_postgres() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_sees_only_503_with_retry_after_then_recovers() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = serve_with_pool(dir.path(), 8).await;
+    let pid = std::process::id().to_string();
+    let args = [
+        "overload",
+        "--log",
+        &url,
+        "--rate",
+        "2000",
+        "--duration",
+        "2s",
+        "--recovery-rate",
+        "50",
+        "--recovery",
+        "3s",
+        "--verify-every",
+        "4",
+        "--server-pid",
+        &pid,
+        "--json",
+    ];
+    let report = bench(&args).await;
+    assert_eq!(number(&report, "rate"), 2000.0);
+    assert_eq!(number(&report, "recovery_rate"), 50.0);
+    for phase in ["overload", "recovery"] {
+        let p = &report[phase];
+        for field in [
+            "sent",
+            "not_sent",
+            "acknowledged",
+            "per_second",
+            "verified",
+            "rejected_503",
+            "errors",
+            "p50_ms",
+            "p99_ms",
+            "max_ms",
+            "max_rss_mib",
+        ] {
+            number(p, field);
+        }
+        assert!(p["errors_by_kind"].is_object(), "{phase}: {report}");
+        assert!(number(p, "max_rss_mib") > 0.0, "{phase}: {report}");
+    }
+    let overload = &report["overload"];
+    assert_eq!(
+        number(overload, "sent") + number(overload, "not_sent"),
+        4000.0
+    );
+    assert!(number(overload, "rejected_503") > 0.0, "{report}");
+    assert_eq!(
+        report["only_503_retry_after"],
+        Value::Bool(true),
+        "{report}"
+    );
+    let recovery = &report["recovery"];
+    assert!(number(recovery, "acknowledged") > 0.0, "{report}");
+    assert!(number(recovery, "verified") > 0.0, "{report}");
+    number(&report, "recovered_after_s");
+    number(&report, "not_sent");
+    assert!(number(&report, "rss_end_mib") > 0.0);
+    let acknowledged = number(overload, "acknowledged") + number(recovery, "acknowledged");
+    assert_eq!(
+        number(&report, "size_after") - number(&report, "size_before"),
+        acknowledged
+    );
+    let timeline = report["timeline"].as_array().expect("timeline");
+    assert_eq!(timeline.len(), 5, "{report}");
+    let sent: f64 = timeline.iter().map(|s| number(s, "sent")).sum();
+    assert_eq!(sent, number(overload, "sent") + number(recovery, "sent"));
+}
+
 #[test]
 fn help_names_every_subcommand() {
     let output = Command::new(env!("CARGO_BIN_EXE_sigtrail-bench"))
@@ -256,7 +318,7 @@ fn help_names_every_subcommand() {
         .output()
         .expect("run");
     let help = String::from_utf8_lossy(&output.stdout);
-    for word in ["limits", "submit", "read", "scale", "Examples:"] {
+    for word in ["limits", "submit", "read", "scale", "overload", "Examples:"] {
         assert!(help.contains(word), "{word} missing from {help}");
     }
 }
