@@ -15,8 +15,8 @@ pub use proof::{
 };
 pub use tile::{
     decode_entry_bundle, encode_entry_bundle, hash_from_tile, new_tiles, tile_data, tile_for_node,
-    tile_hashes, tiles_for_nodes, BundleId, TileHashReader, TileId, TilePath, TiledTree,
-    TILE_HEIGHT, TILE_WIDTH,
+    tile_hashes, tiles_for_nodes, BundleId, TileHashReader, TileId, TileNodes, TilePath,
+    TileSource, TiledTree, TILE_HEIGHT, TILE_WIDTH,
 };
 
 /// Everything that can go wrong in this crate.

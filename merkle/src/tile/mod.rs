@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::proof::{root_of, HashReader, NodeId};
-use crate::{Error, Hash, HASH_SIZE};
+use crate::{node_hash, Error, Hash, HASH_SIZE};
 
 /// Number of tree levels a tile spans.
 pub const TILE_HEIGHT: u8 = 8;
@@ -225,39 +225,171 @@ pub fn tile_data(hashes: &[Hash]) -> Vec<u8> {
     hashes.iter().flat_map(|h| h.0).collect()
 }
 
-/// A [`HashReader`] over tiles already fetched, for a tree of a given size.
+/// A [`HashReader`] over tiles already fetched, for a tree of a given size:
+/// raw tile data (`Vec<u8>`, the default) or [`TileNodes`].
 ///
 /// Each node is read from the tile [`tile_for_node`] names; when that tile is
 /// partial and missing, the full tile of the same level and index is used
 /// instead (it starts with the same hashes).
-#[derive(Clone, Copy, Debug)]
-pub struct TileHashReader<'a> {
+#[derive(Debug)]
+pub struct TileHashReader<'a, T = Vec<u8>> {
     size: u64,
-    tiles: &'a HashMap<TileId, Vec<u8>>,
+    tiles: &'a HashMap<TileId, T>,
 }
 
-impl<'a> TileHashReader<'a> {
+impl<T> Clone for TileHashReader<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for TileHashReader<'_, T> {}
+
+impl<'a, T: TileSource> TileHashReader<'a, T> {
     /// A reader for the tree of `size` leaves over `tiles`.
-    pub fn new(size: u64, tiles: &'a HashMap<TileId, Vec<u8>>) -> Self {
+    pub fn new(size: u64, tiles: &'a HashMap<TileId, T>) -> Self {
         TileHashReader { size, tiles }
     }
 
     fn read_one(&self, node: NodeId) -> Result<Hash, Error> {
         let tile = tile_for_node(node, self.size)?;
         if let Some(data) = self.tiles.get(&tile) {
-            return hash_from_tile(node, &tile, data);
+            return data.node_hash(node, &tile);
         }
         let full = tile.full();
         match self.tiles.get(&full) {
-            Some(data) => hash_from_tile(node, &full, data),
+            Some(data) => data.node_hash(node, &full),
             None => Err(Error::MissingTile(tile)),
         }
     }
 }
 
-impl HashReader for TileHashReader<'_> {
+impl<T: TileSource> HashReader for TileHashReader<'_, T> {
     fn read_hashes(&self, nodes: &[NodeId]) -> Result<Vec<Hash>, Error> {
         nodes.iter().map(|n| self.read_one(*n)).collect()
+    }
+}
+
+/// A tile with the hash of every node it spans: its own hashes (the nodes
+/// at tree level `8 * level`) and, above them, every complete node of the
+/// seven levels up to the next tile level. Reading a node from it is a
+/// lookup, where [`hash_from_tile`] hashes up to 128 tile hashes.
+///
+/// A full tile spans 511 nodes (16 KiB); a partial tile of width `w` spans
+/// the complete nodes over its first `w` hashes.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TileNodes {
+    tile: TileId,
+    /// Sub-level by sub-level, from the tile's own hashes (sub-level 0, the
+    /// tile's data) to sub-level 7: `width >> s` hashes at sub-level `s`.
+    bytes: Vec<u8>,
+}
+
+impl TileNodes {
+    /// Hashes every node `tile` spans from its data.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongTileLength`] when `data` is not `32 * tile.width` bytes.
+    pub fn new(tile: TileId, data: &[u8]) -> Result<Self, Error> {
+        if data.len() != tile.data_len() {
+            return Err(Error::WrongTileLength {
+                got: data.len(),
+                want: tile.data_len(),
+            });
+        }
+        let width = usize::from(tile.width);
+        let mut bytes = Vec::with_capacity(2 * width * HASH_SIZE);
+        bytes.extend_from_slice(data);
+        let mut below = 0;
+        for sub in 1..TILE_HEIGHT {
+            let count = width >> sub;
+            for i in 0..count {
+                let left = below + 2 * i * HASH_SIZE;
+                let pair = &bytes[left..left + 2 * HASH_SIZE];
+                let hash = node_hash(
+                    &Hash::from_slice(&pair[..HASH_SIZE])?,
+                    &Hash::from_slice(&pair[HASH_SIZE..])?,
+                );
+                bytes.extend_from_slice(&hash.0);
+            }
+            below += (width >> (sub - 1)) * HASH_SIZE;
+        }
+        Ok(TileNodes { tile, bytes })
+    }
+
+    /// The tile, with its width.
+    pub fn tile(&self) -> TileId {
+        self.tile
+    }
+
+    /// The tile's data, as tlog-tiles serves it: its `width` hashes.
+    pub fn data(&self) -> &[u8] {
+        &self.bytes[..self.tile.data_len()]
+    }
+
+    /// The hash of `node`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NodeNotInTile`] when the tile does not span the node.
+    pub fn hash(&self, node: NodeId) -> Result<Hash, Error> {
+        let not_in_tile = Error::NodeNotInTile {
+            level: node.level,
+            index: node.index,
+            tile: self.tile,
+        };
+        let sub = node.level % TILE_HEIGHT;
+        if node.level / TILE_HEIGHT != self.tile.level
+            || node.index >> (TILE_HEIGHT - sub) != self.tile.index
+        {
+            return Err(not_in_tile);
+        }
+        let width = usize::from(self.tile.width);
+        // Same prefix as the tile: the position is in the low bits.
+        let position = (node.index - (self.tile.index << (TILE_HEIGHT - sub))) as usize;
+        if position >= width >> sub {
+            return Err(not_in_tile);
+        }
+        let offset: usize = (0..sub).map(|s| width >> s).sum();
+        let at = (offset + position) * HASH_SIZE;
+        Hash::from_slice(&self.bytes[at..at + HASH_SIZE])
+    }
+}
+
+/// Tile data that a [`TileHashReader`] reads node hashes from: the raw
+/// bytes of a tile, or a [`TileNodes`].
+pub trait TileSource {
+    /// The hash of `node` from this data, stored as `tile`.
+    ///
+    /// # Errors
+    ///
+    /// When the data does not span the node, or is malformed.
+    fn node_hash(&self, node: NodeId, tile: &TileId) -> Result<Hash, Error>;
+}
+
+impl TileSource for Vec<u8> {
+    fn node_hash(&self, node: NodeId, tile: &TileId) -> Result<Hash, Error> {
+        hash_from_tile(node, tile, self)
+    }
+}
+
+impl TileSource for TileNodes {
+    fn node_hash(&self, node: NodeId, tile: &TileId) -> Result<Hash, Error> {
+        if *tile != self.tile {
+            return Err(Error::NodeNotInTile {
+                level: node.level,
+                index: node.index,
+                tile: *tile,
+            });
+        }
+        self.hash(node)
+    }
+}
+
+impl<T: TileSource> TileSource for std::sync::Arc<T> {
+    fn node_hash(&self, node: NodeId, tile: &TileId) -> Result<Hash, Error> {
+        T::node_hash(self, node, tile)
     }
 }
 

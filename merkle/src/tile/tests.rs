@@ -158,3 +158,90 @@ fn bundle_ids() {
     .is_full());
     assert_eq!(tile(0, 3, 5).to_string(), "tile/0/003.p/5");
 }
+
+/// Every node a tile of `width` hashes at `(level, index)` could span, and
+/// some just outside it.
+fn nodes_around(level: u8, index: u64) -> Vec<NodeId> {
+    let mut nodes = Vec::new();
+    for sub in 0..TILE_HEIGHT {
+        let first = index << (TILE_HEIGHT - sub);
+        let count = 1u64 << (TILE_HEIGHT - sub);
+        for i in first.saturating_sub(1)..=first + count {
+            nodes.push(NodeId::new(level * TILE_HEIGHT + sub, i));
+        }
+    }
+    nodes.push(NodeId::new((level + 1) * TILE_HEIGHT, index));
+    nodes
+}
+
+#[test]
+fn tile_nodes_agree_with_hashing_the_tile_at_every_width() {
+    for width in 1..=TILE_WIDTH {
+        let t = tile(1, 3, width);
+        let hashes: Vec<Hash> = (0..width).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let data = tile_data(&hashes);
+        let nodes = TileNodes::new(t, &data).expect("tile nodes");
+        assert_eq!(nodes.tile(), t);
+        assert_eq!(nodes.data(), &data[..]);
+        for node in nodes_around(1, 3) {
+            assert_eq!(
+                nodes.hash(node),
+                hash_from_tile(node, &t, &data),
+                "width {width}, node {node:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn tile_nodes_check_their_inputs() {
+    let t = tile(0, 0, 10);
+    assert_eq!(
+        TileNodes::new(t, &[0; 319]),
+        Err(Error::WrongTileLength {
+            got: 319,
+            want: 320
+        })
+    );
+    let nodes = TileNodes::new(t, &[7; 320]).expect("tile nodes");
+    let other = tile(0, 0, 256);
+    assert_eq!(
+        nodes.node_hash(NodeId::new(0, 1), &other),
+        Err(Error::NodeNotInTile {
+            level: 0,
+            index: 1,
+            tile: other
+        })
+    );
+    assert_eq!(
+        nodes.node_hash(NodeId::new(0, 1), &t),
+        Ok(Hash([7; HASH_SIZE]))
+    );
+}
+
+#[test]
+fn reader_over_tile_nodes_gives_the_same_proofs() {
+    let size: u64 = 70_000;
+    let leaves: Vec<Hash> = (0..size).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+    let mut tree = TiledTree::new();
+    for leaf in &leaves {
+        tree.append(*leaf);
+    }
+    let raw: HashMap<TileId, Vec<u8>> = tree.take_tiles().into_iter().collect();
+    let expanded: HashMap<TileId, std::sync::Arc<TileNodes>> = raw
+        .iter()
+        .map(|(id, data)| (*id, std::sync::Arc::new(TileNodes::new(*id, data).unwrap())))
+        .collect();
+    for index in [0, 1, 255, 256, 4_097, 65_535, 65_536, 69_999] {
+        let nodes = crate::inclusion_proof_nodes(index, size).unwrap();
+        assert_eq!(
+            TileHashReader::new(size, &expanded).read_hashes(&nodes),
+            TileHashReader::new(size, &raw).read_hashes(&nodes),
+            "index {index}"
+        );
+    }
+    assert_eq!(
+        crate::tree_root(size, &TileHashReader::new(size, &expanded)),
+        Ok(root_of(&leaves))
+    );
+}
