@@ -51,9 +51,12 @@ impl PostgresStore {
             .iter()
             .map(|t| to_db(t.index))
             .collect::<Result<Vec<_>, _>>()?;
+        // One index lookup per tile, whatever the planner knows of the table
+        // (see `find_leaves`).
         let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT level, idx, data FROM tiles \
-             WHERE (level, idx) IN (SELECT * FROM UNNEST($1::smallint[], $2::bigint[]))",
+            "SELECT t.level, t.idx, t.data FROM UNNEST($1::smallint[], $2::bigint[]) AS u(level, idx) \
+             CROSS JOIN LATERAL (SELECT level, idx, data FROM tiles \
+                 WHERE tiles.level = u.level AND tiles.idx = u.idx LIMIT 1) AS t",
         )
         .bind(&levels)
         .bind(&indexes)
@@ -245,8 +248,15 @@ impl Store for PostgresStore {
         if leaves.is_empty() {
             return Ok(Vec::new());
         }
+        // One index lookup per leaf. `leaf_hash = ANY($1)` lets the planner
+        // pick a scan of the whole table when it has no statistics (a table
+        // never analyzed), which makes every batch cost O(size); the LIMIT
+        // keeps the subquery from being flattened into such a join.
         let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(
-            "SELECT leaf_hash, idx FROM entries WHERE leaf_hash = ANY($1) ORDER BY idx",
+            "SELECT e.leaf_hash, e.idx FROM UNNEST($1::bytea[]) AS u(leaf_hash) \
+             CROSS JOIN LATERAL (SELECT leaf_hash, idx FROM entries \
+                 WHERE entries.leaf_hash = u.leaf_hash LIMIT 1) AS e \
+             ORDER BY e.idx",
         )
         .bind(leaves.iter().map(|h| h.0.as_slice()).collect::<Vec<_>>())
         .fetch_all(&self.pool)
