@@ -2,12 +2,16 @@
 //! sigtrail goes through (see `docs/spec/ed25519.md`).
 //!
 //! A public key is accepted only if it is the canonical encoding of a curve
-//! point that is not of small order. A signature is accepted only by
-//! ed25519-dalek's `verify_strict`: 64 bytes, `S` reduced below the group
-//! order, `R` canonical and not of small order, and the unbatched,
-//! cofactorless equation `[S]B = R + [k]A`.
+//! point that is not of small order. A signature is accepted only if
+//! ed25519-dalek's `verify_strict` accepts it: 64 bytes, `S` reduced below
+//! the group order, `R` canonical and not of small order, and the
+//! unbatched, cofactorless equation `[S]B = R + [k]A`. [`verify_with_key`]
+//! decides exactly that with one field inversion instead of two; the
+//! tests hold it to `verify_strict`.
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use curve25519_dalek::{EdwardsPoint, Scalar};
+use ed25519_dalek::VerifyingKey;
+use sha2::{Digest as _, Sha512};
 
 use crate::Error;
 
@@ -43,19 +47,43 @@ pub fn verify_ed25519(
     verify_with_key(&decode_public_key(public)?, message, signature)
 }
 
-/// [`verify_ed25519`] with a key already decoded by [`decode_public_key`].
+/// [`verify_ed25519`] with a key already decoded by [`decode_public_key`]
+/// (so not of small order).
+///
+/// `verify_strict` decompresses `R` to check that it is not of small order,
+/// then compares the encoding of `[S]B - [k]A` with the bytes of `R`. This
+/// computes `[S]B - [k]A` first: when its encoding equals the bytes of `R`,
+/// those bytes are the canonical encoding of that very point, so `R`
+/// decompresses and is of small order exactly when the computed point is.
+/// The verdict is the same, without the decompression.
 pub(crate) fn verify_with_key(
     key: &VerifyingKey,
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), Error> {
-    let signature: [u8; SIGNATURE_SIZE] = signature.try_into().map_err(|_| Error::WrongLength {
-        what: "Ed25519 signature",
-        got: signature.len(),
-        want: SIGNATURE_SIZE,
-    })?;
-    key.verify_strict(message, &Signature::from_bytes(&signature))
-        .map_err(|_| Error::BadEd25519Signature)
+    let signature: &[u8; SIGNATURE_SIZE] =
+        signature.try_into().map_err(|_| Error::WrongLength {
+            what: "Ed25519 signature",
+            got: signature.len(),
+            want: SIGNATURE_SIZE,
+        })?;
+    let (r, s) = signature.split_at(32);
+    let mut s_bytes = [0u8; 32];
+    s_bytes.copy_from_slice(s);
+    // S must be reduced below the group order.
+    let s: Option<Scalar> = Scalar::from_canonical_bytes(s_bytes).into();
+    let s = s.ok_or(Error::BadEd25519Signature)?;
+    let k = Scalar::from_hash(
+        Sha512::new()
+            .chain_update(r)
+            .chain_update(key.as_bytes())
+            .chain_update(message),
+    );
+    let expected = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-key.to_edwards(), &s);
+    if expected.compress().as_bytes() != r || expected.is_small_order() {
+        return Err(Error::BadEd25519Signature);
+    }
+    Ok(())
 }
 
 /// Decodes a public key under the rule of [`check_public_key`].
@@ -91,6 +119,121 @@ fn is_canonical_encoding(bytes: &[u8; PUBLIC_KEY_SIZE]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
+    use ed25519_dalek::Signature;
+
+    /// The verdict of ed25519-dalek's `verify_strict`, the reference.
+    fn strict(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+        VerifyingKey::from_bytes(public).is_ok_and(|key| {
+            key.verify_strict(message, &Signature::from_bytes(signature))
+                .is_ok()
+        })
+    }
+
+    /// The verdict of [`verify_ed25519`] on a key it accepts.
+    fn ours(public: &[u8; 32], message: &[u8], signature: &[u8; 64]) -> bool {
+        verify_ed25519(public, message, signature).is_ok()
+    }
+
+    /// A signature `(R, S)` with `R` chosen by the signer, over a key with
+    /// a small-order component: `A = [a]B + T`, `T` of order 8. With
+    /// `S = r + k·a`, `[S]B - [k]A = [r]B - [k]T`, so the cofactorless
+    /// equation holds when `R = [r]B - [k]T`; the message is ground until
+    /// `k` makes it so (one in eight tries). Returns the key, message and
+    /// signature.
+    fn torsion_signature(r: Scalar, r_torsion: usize) -> ([u8; 32], Vec<u8>, [u8; 64]) {
+        let a = Scalar::from(0x5eed_u64);
+        let public_point = ED25519_BASEPOINT_POINT * a + EIGHT_TORSION[1];
+        let public = public_point.compress().to_bytes();
+        let big_r = ED25519_BASEPOINT_POINT * r + EIGHT_TORSION[r_torsion];
+        let r_bytes = big_r.compress().to_bytes();
+        for n in 0u32.. {
+            let message = n.to_be_bytes().to_vec();
+            let k = Scalar::from_hash(
+                Sha512::new()
+                    .chain_update(r_bytes)
+                    .chain_update(public)
+                    .chain_update(&message),
+            );
+            if EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-public_point, &(r + k * a))
+                == big_r
+            {
+                let mut signature = [0u8; 64];
+                signature[..32].copy_from_slice(&r_bytes);
+                signature[32..].copy_from_slice((r + k * a).as_bytes());
+                return (public, message, signature);
+            }
+        }
+        unreachable!("some message gives the torsion wanted")
+    }
+
+    #[test]
+    fn small_order_r_is_rejected_though_the_equation_holds() {
+        // R = T', of small order, and r = 0: loose verification accepts.
+        for torsion in 0..8 {
+            let (public, message, signature) = torsion_signature(Scalar::ZERO, torsion);
+            let key = VerifyingKey::from_bytes(&public).unwrap();
+            assert!(key
+                .verify(&message, &Signature::from_bytes(&signature))
+                .is_ok());
+            assert!(!strict(&public, &message, &signature), "torsion {torsion}");
+            assert_eq!(
+                verify_ed25519(&public, &message, &signature),
+                Err(Error::BadEd25519Signature),
+                "torsion {torsion}"
+            );
+        }
+    }
+
+    #[test]
+    fn mixed_order_r_and_key_verify_as_verify_strict_says() {
+        for torsion in 0..8 {
+            let (public, message, signature) = torsion_signature(Scalar::from(77u8), torsion);
+            assert!(strict(&public, &message, &signature), "torsion {torsion}");
+            assert!(ours(&public, &message, &signature), "torsion {torsion}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn agrees_with_verify_strict_on_valid_and_damaged_signatures(
+            seed in proptest::array::uniform32(0_u8..),
+            message in proptest::collection::vec(0_u8.., 0..200),
+            damage in 0_usize..64,
+            flip in 1_u8..,
+            damaged in proptest::bool::ANY,
+        ) {
+            use ed25519_dalek::Signer as _;
+            let signer = ed25519_dalek::SigningKey::from_bytes(&seed);
+            let public = signer.verifying_key().to_bytes();
+            let mut signature = signer.sign(&message).to_bytes();
+            if damaged {
+                signature[damage] ^= flip;
+            }
+            proptest::prop_assert_eq!(
+                ours(&public, &message, &signature),
+                strict(&public, &message, &signature)
+            );
+            proptest::prop_assert_eq!(ours(&public, &message, &signature), !damaged);
+        }
+
+        #[test]
+        fn agrees_with_verify_strict_on_random_bytes(
+            public in proptest::array::uniform32(0_u8..),
+            r in proptest::array::uniform32(0_u8..),
+            s in proptest::array::uniform32(0_u8..),
+        ) {
+            let mut signature = [0u8; 64];
+            signature[..32].copy_from_slice(&r);
+            signature[32..].copy_from_slice(&s);
+            if check_public_key(&public).is_ok() {
+                proptest::prop_assert_eq!(
+                    ours(&public, b"m", &signature),
+                    strict(&public, b"m", &signature)
+                );
+            }
+        }
+    }
     use ed25519_dalek::Verifier as _;
 
     fn unhex<const N: usize>(s: &str) -> [u8; N] {
