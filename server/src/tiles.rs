@@ -5,7 +5,9 @@
 //! published by the sequencer after every commit and served from memory;
 //! anything else is a point lookup in the store. Proofs are computed the
 //! tlog-tiles way: list the nodes a proof needs, fetch the tiles that hold
-//! them, then prove synchronously with `sigtrail-merkle`.
+//! them, then prove synchronously with `sigtrail-merkle`. Tiles are held as
+//! [`TileNodes`], with every node between two tile levels hashed once, so
+//! a proof reads each of its hashes without hashing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use quick_cache::sync::Cache;
 use sigtrail_merkle::{
     consistency_proof_nodes, decode_entry_bundle, encode_entry_bundle, inclusion_proof_from_hashes,
     inclusion_proof_nodes, prove_consistency, tiles_for_nodes, BundleId, Hash, HashReader as _,
-    NodeId, TileHashReader, TileId, TreeHead, TILE_WIDTH,
+    NodeId, TileHashReader, TileId, TileNodes, TreeHead, TILE_WIDTH,
 };
 use tokio::sync::watch;
 
@@ -28,7 +30,7 @@ pub struct Published {
     /// The latest signed checkpoint, as served at `/checkpoint`.
     pub checkpoint: Vec<u8>,
     /// The rightmost partial hash tile at each level, by (level, index).
-    pub edge_tiles: HashMap<(u8, u64), Vec<u8>>,
+    pub edge_tiles: HashMap<(u8, u64), Arc<TileNodes>>,
     /// The rightmost partial entry bundle: its index and entries.
     pub edge_bundle: Option<(u64, Vec<Vec<u8>>)>,
 }
@@ -47,15 +49,15 @@ pub enum ReadError {
     Store(#[from] StoreError),
 }
 
-/// Full tiles (or full bundles), immutable once written, by their key.
-type FullCache<K> = Arc<Cache<K, Arc<Vec<u8>>>>;
+/// Full tiles or full bundles, immutable once written, by their key.
+type FullCache<K, V> = Arc<Cache<K, Arc<V>>>;
 
 /// Reads tiles, bundles and proofs for the HTTP API and the sequencer.
 #[derive(Clone)]
 pub struct TileReader {
     store: Arc<dyn Store>,
-    full_tiles: FullCache<(u8, u64)>,
-    full_bundles: FullCache<u64>,
+    full_tiles: FullCache<(u8, u64), TileNodes>,
+    full_bundles: FullCache<u64, Vec<u8>>,
     published: watch::Receiver<Arc<Published>>,
 }
 
@@ -80,10 +82,11 @@ impl TileReader {
         self.published.borrow().clone()
     }
 
-    /// Remembers full tiles just written, so proofs for a fresh batch do not
-    /// read them back.
-    pub fn remember_full_tile(&self, level: u8, index: u64, data: Vec<u8>) {
-        self.full_tiles.insert((level, index), Arc::new(data));
+    /// Remembers a full tile just written, so proofs for a fresh batch do
+    /// not read it back.
+    pub fn remember_full_tile(&self, tile: Arc<TileNodes>) {
+        let id = tile.tile();
+        self.full_tiles.insert((id.level, id.index), tile);
     }
 
     /// A hash tile, full or partial, exactly as tlog-tiles serves it.
@@ -91,27 +94,33 @@ impl TileReader {
     /// # Errors
     ///
     /// [`ReadError::NotFound`] when the tile is not (yet) that wide.
-    pub async fn tile(&self, id: TileId) -> Result<Arc<Vec<u8>>, ReadError> {
+    pub async fn tile(&self, id: TileId) -> Result<Vec<u8>, ReadError> {
+        let nodes = self.tile_nodes(id).await?;
+        Ok(nodes.data()[..id.data_len()].to_vec())
+    }
+
+    /// The tile `id` or a wider one of the same level and index (it holds
+    /// the same hashes, and more).
+    async fn tile_nodes(&self, id: TileId) -> Result<Arc<TileNodes>, ReadError> {
         let key = (id.level, id.index);
-        if let Some(data) = self.full_tiles.get(&key) {
-            return Ok(prefix(data, id.width as usize * 32));
+        if let Some(nodes) = self.full_tiles.get(&key) {
+            return Ok(nodes);
         }
-        let published = self.published();
-        let data = match published.edge_tiles.get(&key) {
-            Some(edge) => Arc::new(edge.clone()),
+        let edge = self.published().edge_tiles.get(&key).cloned();
+        let nodes = match edge {
+            Some(edge) => edge,
             None => match self.store.tile(id.level, id.index).await? {
-                Some(stored) => Arc::new(stored),
+                Some(stored) => Arc::new(stored_tile_nodes(id, &stored)?),
                 None => return Err(ReadError::NotFound(id.path())),
             },
         };
-        let want = id.width as usize * 32;
-        if data.len() < want {
+        if nodes.tile().width < id.width {
             return Err(ReadError::NotFound(id.path()));
         }
-        if data.len() == TILE_WIDTH as usize * 32 {
-            self.full_tiles.insert(key, data.clone());
+        if nodes.tile().is_full() {
+            self.full_tiles.insert(key, nodes.clone());
         }
-        Ok(prefix(data, want))
+        Ok(nodes)
     }
 
     /// An entry bundle, full or partial, exactly as tlog-tiles serves it.
@@ -234,19 +243,19 @@ impl TileReader {
         )?)
     }
 
-    async fn fetch(&self, ids: &[TileId]) -> Result<HashMap<TileId, Vec<u8>>, ReadError> {
+    async fn fetch(&self, ids: &[TileId]) -> Result<HashMap<TileId, Arc<TileNodes>>, ReadError> {
         let mut tiles = HashMap::with_capacity(ids.len());
         for id in ids {
-            tiles.insert(*id, self.tile(*id).await?.to_vec());
+            tiles.insert(*id, self.tile_nodes(*id).await?);
         }
         Ok(tiles)
     }
 }
 
-fn prefix(data: Arc<Vec<u8>>, len: usize) -> Arc<Vec<u8>> {
-    if data.len() == len {
-        data
-    } else {
-        Arc::new(data[..len.min(data.len())].to_vec())
-    }
+/// The nodes of a tile as the store keeps it: at least as wide as `id`
+/// (a partial tile may have widened since), at most full.
+fn stored_tile_nodes(id: TileId, data: &[u8]) -> Result<TileNodes, ReadError> {
+    let width = (data.len() / 32).min(usize::from(TILE_WIDTH)) as u16;
+    let stored = TileId { width, ..id };
+    Ok(TileNodes::new(stored, &data[..stored.data_len()])?)
 }

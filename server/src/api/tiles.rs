@@ -52,11 +52,7 @@ pub(super) async fn tile(
     };
     let data = state.reader.tile(id).await?;
     let cache = if id.is_full() { IMMUTABLE } else { SHORT_LIVED };
-    Ok(bytes_response(
-        data.to_vec(),
-        "application/octet-stream",
-        cache,
-    ))
+    Ok(bytes_response(data, "application/octet-stream", cache))
 }
 
 /// An entry bundle, full or partial.

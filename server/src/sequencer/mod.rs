@@ -16,12 +16,13 @@
 //! tries the same batch once more; deduplication makes that safe.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sigtrail_merkle::{encode_entry_bundle, Hash, TileId, TiledTree, TreeHead, TILE_WIDTH};
+use sigtrail_merkle::{encode_entry_bundle, Hash, TileNodes, TiledTree, TreeHead, TILE_WIDTH};
 use sigtrail_note::{Checkpoint, Note, SignedEntry, TlogProof};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::identity::LogIdentity;
 use crate::metrics::Metrics;
@@ -77,7 +78,8 @@ pub struct SequencerConfig {
     pub pool_size: usize,
     /// The most entries integrated in one commit.
     pub max_batch: usize,
-    /// How long the first submission of a batch waits for others.
+    /// How long the first submission of a batch waits at most for others
+    /// that are still being verified.
     pub batch_interval: Duration,
     /// How many full tiles and full bundles the reader caches.
     pub cache_tiles: usize,
@@ -87,6 +89,17 @@ pub struct SequencerConfig {
 #[derive(Clone)]
 pub struct SequencerHandle {
     tx: mpsc::Sender<Submission>,
+    verifying: Arc<Verifying>,
+}
+
+/// Submissions that hold a place in the pool but are not queued yet: their
+/// entries are being verified. The sequencer waits for them before it
+/// closes a batch, and for nothing else.
+#[derive(Default)]
+struct Verifying {
+    count: AtomicUsize,
+    /// Signalled whenever `count` falls.
+    fell: Notify,
 }
 
 impl SequencerHandle {
@@ -98,14 +111,15 @@ impl SequencerHandle {
     ///
     /// [`SubmitError::PoolFull`] or [`SubmitError::ShuttingDown`].
     pub fn reserve(&self) -> Result<PoolSlot, SubmitError> {
-        self.tx
-            .clone()
-            .try_reserve_owned()
-            .map(PoolSlot)
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => SubmitError::PoolFull,
-                mpsc::error::TrySendError::Closed(_) => SubmitError::ShuttingDown,
-            })
+        let permit = self.tx.clone().try_reserve_owned().map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => SubmitError::PoolFull,
+            mpsc::error::TrySendError::Closed(_) => SubmitError::ShuttingDown,
+        })?;
+        self.verifying.count.fetch_add(1, Ordering::SeqCst);
+        Ok(PoolSlot {
+            permit: Some(permit),
+            verifying: self.verifying.clone(),
+        })
     }
 
     /// Queues a verified entry; the receiver yields its outcome once its
@@ -122,16 +136,31 @@ impl SequencerHandle {
     }
 }
 
-/// A place in the pool, held for one submission.
-pub struct PoolSlot(mpsc::OwnedPermit<Submission>);
+/// A place in the pool, held for one submission while its entry is
+/// verified. Dropping it gives the place back.
+pub struct PoolSlot {
+    permit: Option<mpsc::OwnedPermit<Submission>>,
+    verifying: Arc<Verifying>,
+}
 
 impl PoolSlot {
     /// Queues a verified entry in this place; the receiver yields its
     /// outcome once its batch is committed.
-    pub fn submit(self, entry: SignedEntry) -> oneshot::Receiver<Result<Logged, SubmitError>> {
+    pub fn submit(mut self, entry: SignedEntry) -> oneshot::Receiver<Result<Logged, SubmitError>> {
         let (reply, answer) = oneshot::channel();
-        self.0.send(Submission { entry, reply });
+        if let Some(permit) = self.permit.take() {
+            permit.send(Submission { entry, reply });
+        }
         answer
+    }
+}
+
+impl Drop for PoolSlot {
+    /// Counted out of the submissions being verified only once queued (or
+    /// given up), so the sequencer never sees one that is neither.
+    fn drop(&mut self) {
+        self.verifying.count.fetch_sub(1, Ordering::SeqCst);
+        self.verifying.fell.notify_one();
     }
 }
 
@@ -192,6 +221,9 @@ enum CommitError {
     /// An entry bundle could not be encoded.
     #[error("cannot encode an entry bundle: {0}")]
     Bundle(#[source] sigtrail_merkle::Error),
+    /// A tile the tree produced has the wrong length (a bug).
+    #[error("cannot read a new tile: {0}")]
+    Tile(#[source] sigtrail_merkle::Error),
 }
 
 /// The single writer of the log. Drive it with [`Sequencer::run`], or by
@@ -202,9 +234,10 @@ pub struct Sequencer {
     reader: TileReader,
     published: watch::Sender<Arc<Published>>,
     tree: TiledTree,
-    edge_tiles: HashMap<(u8, u64), Vec<u8>>,
+    edge_tiles: HashMap<(u8, u64), Arc<TileNodes>>,
     bundle: PartialBundle,
     rx: mpsc::Receiver<Submission>,
+    verifying: Arc<Verifying>,
     config: SequencerConfig,
     metrics: Arc<Metrics>,
     /// A commit failed: the store may be ahead of `tree`; reload first.
@@ -246,6 +279,7 @@ impl Sequencer {
         }));
         let reader = TileReader::new(store.clone(), published_rx, config.cache_tiles);
         let (tx, rx) = mpsc::channel(config.pool_size.max(1));
+        let verifying = Arc::new(Verifying::default());
         let mut sequencer = Sequencer {
             store,
             identity,
@@ -255,6 +289,7 @@ impl Sequencer {
             edge_tiles: HashMap::new(),
             bundle: PartialBundle::default(),
             rx,
+            verifying: verifying.clone(),
             config,
             metrics,
             stale: false,
@@ -262,7 +297,7 @@ impl Sequencer {
             witnessed: 0,
         };
         sequencer.reload().await?;
-        Ok((sequencer, SequencerHandle { tx }, reader))
+        Ok((sequencer, SequencerHandle { tx, verifying }, reader))
     }
 
     /// Reads the latest checkpoint and the tree's right edge from the store.
@@ -288,6 +323,11 @@ impl Sequencer {
             tiles.push((id, data[..id.width as usize * 32].to_vec()));
         }
         let tree = TiledTree::from_tiles(head.size, &tiles).map_err(LoadError::Malformed)?;
+        let edge_tiles = tiles
+            .into_iter()
+            .map(|(id, data)| Ok(((id.level, id.index), Arc::new(TileNodes::new(id, &data)?))))
+            .collect::<Result<_, _>>()
+            .map_err(LoadError::Malformed)?;
         if tree.root() != head.root {
             return Err(LoadError::RootMismatch {
                 tiles: tree.root(),
@@ -297,10 +337,7 @@ impl Sequencer {
         // 3. The partial entry bundle, if the tree does not end on a bundle.
         let bundle = self.load_partial_bundle(head.size).await?;
         self.tree = tree;
-        self.edge_tiles = tiles
-            .into_iter()
-            .map(|(id, data)| ((id.level, id.index), data))
-            .collect();
+        self.edge_tiles = edge_tiles;
         self.bundle = bundle;
         self.stale = false;
         self.publish(head, stored.text);
@@ -373,8 +410,10 @@ impl Sequencer {
     /// Runs until every handle is dropped and the pool is drained.
     ///
     /// Group commit: submissions that arrive while a batch commits wait in
-    /// the pool and form the next batch, taken at once. Only a submission
-    /// that finds the log idle waits up to the batch interval for company.
+    /// the pool and form the next batch, taken at once. A submission that
+    /// finds the log idle waits, up to the batch interval, only for the
+    /// submissions that are being verified at that moment; with none, it
+    /// is committed at once.
     pub async fn run(mut self) {
         let mut batch = Vec::with_capacity(self.config.max_batch);
         loop {
@@ -384,22 +423,37 @@ impl Sequencer {
                 tracing::info!("sequencer stopped: pool closed and drained");
                 return;
             }
-            // 2. After an idle spell, let the batch fill until it is full
-            //    or the interval passes.
+            // 2. After an idle spell, let the batch take in the submissions
+            //    still being verified, until it is full or the interval
+            //    passes.
             if idle {
-                let deadline = tokio::time::Instant::now() + self.config.batch_interval;
-                while batch.len() < self.config.max_batch {
-                    let room = self.config.max_batch - batch.len();
-                    match tokio::time::timeout_at(deadline, self.rx.recv_many(&mut batch, room))
-                        .await
-                    {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {}
-                    }
-                }
+                self.fill(&mut batch).await;
             }
             // 3. Integrate it.
             self.integrate(std::mem::take(&mut batch)).await;
+        }
+    }
+
+    /// Adds to `batch` the submissions that are being verified now, as
+    /// they are queued, until none is left, the batch is full or the batch
+    /// interval has passed.
+    async fn fill(&mut self, batch: &mut Vec<Submission>) {
+        let deadline = tokio::time::Instant::now() + self.config.batch_interval;
+        while batch.len() < self.config.max_batch {
+            let fell = self.verifying.fell.notified();
+            if self.rx.is_empty() && self.verifying.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            let room = self.config.max_batch - batch.len();
+            tokio::select! {
+                received = self.rx.recv_many(batch, room) => {
+                    if received == 0 {
+                        return;
+                    }
+                }
+                () = fell => {}
+                () = tokio::time::sleep_until(deadline) => return,
+            }
         }
     }
 
@@ -541,6 +595,11 @@ impl Sequencer {
         }
         // 3. New tiles and a signed checkpoint, then one atomic commit.
         let tiles = tree.take_tiles();
+        let nodes = tiles
+            .iter()
+            .map(|(id, data)| TileNodes::new(*id, data).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(CommitError::Tile)?;
         let head = tree.head();
         let checkpoint = self
             .identity
@@ -566,19 +625,20 @@ impl Sequencer {
         // 4. Committed: adopt the new state and publish it.
         self.tree = tree;
         self.bundle = bundle;
-        for (id, data) in tiles {
-            self.adopt_tile(id, data);
+        for tile in nodes {
+            self.adopt_tile(tile);
         }
         self.publish(head, checkpoint);
         Ok(placed)
     }
 
-    fn adopt_tile(&mut self, id: TileId, data: Vec<u8>) {
+    fn adopt_tile(&mut self, tile: Arc<TileNodes>) {
+        let id = tile.tile();
         if id.is_full() {
             self.edge_tiles.remove(&(id.level, id.index));
-            self.reader.remember_full_tile(id.level, id.index, data);
+            self.reader.remember_full_tile(tile);
         } else {
-            self.edge_tiles.insert((id.level, id.index), data);
+            self.edge_tiles.insert((id.level, id.index), tile);
         }
     }
 }
