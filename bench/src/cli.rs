@@ -101,6 +101,10 @@ pub struct SubmitArgs {
     /// the window (1: every bundle).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub verify_every: u64,
+    /// Pid of the server process, to report its CPU time per acknowledged
+    /// submission beside the load generator's.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
     /// End with one line of JSON.
     #[arg(long)]
     pub json: bool,
@@ -232,6 +236,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                     .entries
                     .unwrap_or((a.duration.as_secs_f64() * 20_000.0) as usize + a.concurrency),
                 verify_every: a.verify_every as usize,
+                server_pid: a.server_pid,
             };
             let report = crate::submit::run(&settings).await?;
             finish(&report.table().render(), &report, a.json)

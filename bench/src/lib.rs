@@ -9,6 +9,7 @@
 //! JSON.
 
 pub mod cli;
+pub mod cpu;
 pub mod limits;
 pub mod load;
 pub mod memory;
@@ -48,6 +49,12 @@ pub enum Error {
         path: String,
         /// The cause.
         source: std::io::Error,
+    },
+    /// A `/proc` file does not have the fields a CPU reading needs.
+    #[error("{path} does not have the CPU time fields")]
+    Proc {
+        /// The file.
+        path: String,
     },
     /// `/proc/<pid>/status` has no `VmRSS` line.
     #[error("no VmRSS line in /proc/{pid}/status")]

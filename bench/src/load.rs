@@ -13,6 +13,7 @@ use sigtrail_client::{LogInfo, Policy};
 use sigtrail_merkle::leaf_hash;
 use sigtrail_note::{Algorithm, SignerKey, SigningEvent, VerifierKey};
 
+use crate::cpu::{CpuClock, CpuUse};
 use crate::Error;
 
 /// The log under test: its base URL, an HTTP client with a keep-alive pool,
@@ -142,6 +143,8 @@ pub struct Load {
     pub deadline: Option<Instant>,
     /// Verify the bundle of every `verify_every`-th 201 answer (1: all).
     pub verify_every: usize,
+    /// The server process, whose CPU time is measured with the window's.
+    pub server_pid: Option<u32>,
 }
 
 /// What a load run saw.
@@ -155,6 +158,8 @@ pub struct Outcome {
     pub errors: BTreeMap<String, u64>,
     /// Bundles verified with `sigtrail-client`.
     pub verified: u64,
+    /// CPU time the window used, per 201 answer.
+    pub cpu: CpuUse,
 }
 
 impl Outcome {
@@ -192,6 +197,7 @@ pub async fn drive(
     let next = Arc::new(AtomicUsize::new(0));
     let acked = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(Mutex::new(BTreeMap::new()));
+    let clock = CpuClock::start(load.server_pid)?;
     let started = Instant::now();
     let progress = tokio::spawn(report_progress(acked.clone(), started));
     let workers: Vec<_> = (0..load.concurrency.max(1))
@@ -212,11 +218,13 @@ pub async fn drive(
         answers.extend(worker.await?);
     }
     let elapsed = started.elapsed();
+    let cpu = clock.stop(acked.load(Ordering::Relaxed))?;
     progress.abort();
     let errors = std::mem::take(&mut *errors.lock().unwrap_or_else(|p| p.into_inner()));
     let mut outcome = Outcome {
         elapsed,
         errors,
+        cpu,
         ..Outcome::default()
     };
     let verdicts = verify_sampled(&target.policy, &entries, &answers, |(_, sampled)| {

@@ -136,6 +136,7 @@ async fn grow(
             concurrency: settings.concurrency,
             deadline: None,
             verify_every: settings.verify_every,
+            server_pid: settings.server_pid,
         };
         let outcome = drive(target, entries, load).await?;
         acknowledged += outcome.acknowledged();

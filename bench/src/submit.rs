@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::cpu::CpuUse;
 use crate::load::{drive, presign, Load, Target};
 use crate::stats::{per_second, Latency, Table};
 use crate::Error;
@@ -23,6 +24,8 @@ pub struct SubmitSettings {
     pub entries: usize,
     /// Verify every n-th bundle (1: all).
     pub verify_every: usize,
+    /// The server process, to measure its CPU time too.
+    pub server_pid: Option<u32>,
 }
 
 /// The figures of a submit run.
@@ -51,6 +54,8 @@ pub struct SubmitReport {
     pub size_before: u64,
     /// Tree size after the run.
     pub size_after: u64,
+    /// CPU time the window used per acknowledged submission.
+    pub cpu: CpuUse,
 }
 
 impl SubmitReport {
@@ -74,7 +79,23 @@ impl SubmitReport {
         table
             .row("signed entries exhausted", self.exhausted)
             .row("tree size before", self.size_before)
-            .row("tree size after", self.size_after);
+            .row("tree size after", self.size_after)
+            .row(
+                "load generator CPU per ack (µs)",
+                format!("{:.1}", self.cpu.load_us_per_ack),
+            );
+        if let Some(server) = self.cpu.server_us_per_ack {
+            table.row("server CPU per ack (µs)", format!("{server:.1}"));
+        }
+        table
+            .row(
+                "rest of the machine CPU per ack (µs)",
+                format!("{:.1}", self.cpu.other_us_per_ack),
+            )
+            .row(
+                "busy cores",
+                format!("{:.2} of {}", self.cpu.busy_cores, self.cpu.cores),
+            );
         table
     }
 }
@@ -97,6 +118,7 @@ pub async fn run(settings: &SubmitSettings) -> Result<SubmitReport, Error> {
         concurrency: settings.concurrency,
         deadline: Some(Instant::now() + settings.duration),
         verify_every: settings.verify_every,
+        server_pid: settings.server_pid,
     };
     let mut outcome = drive(&target, entries.clone(), load).await?;
     let size_after = target.size().await?;
@@ -113,5 +135,6 @@ pub async fn run(settings: &SubmitSettings) -> Result<SubmitReport, Error> {
         exhausted: sent >= entries.len() as u64,
         size_before,
         size_after,
+        cpu: outcome.cpu,
     })
 }
