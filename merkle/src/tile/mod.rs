@@ -334,23 +334,31 @@ impl TileNodes {
     ///
     /// [`Error::NodeNotInTile`] when the tile does not span the node.
     pub fn hash(&self, node: NodeId) -> Result<Hash, Error> {
+        self.hash_within(node, &self.tile)
+    }
+
+    /// The hash of `node` as read from `tile`, which is this tile or a
+    /// narrower view of it (a tile only ever widens, keeping its hashes).
+    fn hash_within(&self, node: NodeId, tile: &TileId) -> Result<Hash, Error> {
         let not_in_tile = Error::NodeNotInTile {
             level: node.level,
             index: node.index,
-            tile: self.tile,
+            tile: *tile,
         };
         let sub = node.level % TILE_HEIGHT;
-        if node.level / TILE_HEIGHT != self.tile.level
-            || node.index >> (TILE_HEIGHT - sub) != self.tile.index
+        if (tile.level, tile.index) != (self.tile.level, self.tile.index)
+            || tile.width > self.tile.width
+            || node.level / TILE_HEIGHT != tile.level
+            || node.index >> (TILE_HEIGHT - sub) != tile.index
         {
             return Err(not_in_tile);
         }
-        let width = usize::from(self.tile.width);
         // Same prefix as the tile: the position is in the low bits.
-        let position = (node.index - (self.tile.index << (TILE_HEIGHT - sub))) as usize;
-        if position >= width >> sub {
+        let position = (node.index - (tile.index << (TILE_HEIGHT - sub))) as usize;
+        if position >= usize::from(tile.width) >> sub {
             return Err(not_in_tile);
         }
+        let width = usize::from(self.tile.width);
         let offset: usize = (0..sub).map(|s| width >> s).sum();
         let at = (offset + position) * HASH_SIZE;
         Hash::from_slice(&self.bytes[at..at + HASH_SIZE])
@@ -376,14 +384,7 @@ impl TileSource for Vec<u8> {
 
 impl TileSource for TileNodes {
     fn node_hash(&self, node: NodeId, tile: &TileId) -> Result<Hash, Error> {
-        if *tile != self.tile {
-            return Err(Error::NodeNotInTile {
-                level: node.level,
-                index: node.index,
-                tile: *tile,
-            });
-        }
-        self.hash(node)
+        self.hash_within(node, tile)
     }
 }
 

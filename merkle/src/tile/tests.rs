@@ -204,19 +204,43 @@ fn tile_nodes_check_their_inputs() {
         })
     );
     let nodes = TileNodes::new(t, &[7; 320]).expect("tile nodes");
-    let other = tile(0, 0, 256);
+    let wider = tile(0, 0, 11);
     assert_eq!(
-        nodes.node_hash(NodeId::new(0, 1), &other),
+        nodes.node_hash(NodeId::new(0, 1), &wider),
         Err(Error::NodeNotInTile {
             level: 0,
             index: 1,
-            tile: other
+            tile: wider
         })
     );
+    let neighbour = tile(0, 1, 10);
+    assert!(nodes.node_hash(NodeId::new(0, 256), &neighbour).is_err());
     assert_eq!(
         nodes.node_hash(NodeId::new(0, 1), &t),
         Ok(Hash([7; HASH_SIZE]))
     );
+    // A narrower view of the tile holds only the nodes over its hashes.
+    let narrower = tile(0, 0, 4);
+    assert!(nodes.node_hash(NodeId::new(2, 0), &narrower).is_ok());
+    assert!(nodes.node_hash(NodeId::new(0, 4), &narrower).is_err());
+    assert!(nodes.node_hash(NodeId::new(1, 2), &narrower).is_err());
+}
+
+#[test]
+fn a_wider_tile_answers_for_its_narrower_views() {
+    let hashes: Vec<Hash> = (0..256u16).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+    let full = TileNodes::new(tile(2, 9, 256), &tile_data(&hashes)).expect("tile nodes");
+    for width in 1..=TILE_WIDTH {
+        let view = tile(2, 9, width);
+        let data = tile_data(&hashes[..usize::from(width)]);
+        for node in nodes_around(2, 9) {
+            assert_eq!(
+                full.node_hash(node, &view),
+                hash_from_tile(node, &view, &data),
+                "width {width}, node {node:?}"
+            );
+        }
+    }
 }
 
 #[test]
