@@ -9,6 +9,9 @@
 //! decides exactly that with one field inversion instead of two; the
 //! tests hold it to `verify_strict`.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use curve25519_dalek::{EdwardsPoint, Scalar};
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest as _, Sha512};
@@ -86,8 +89,39 @@ pub(crate) fn verify_with_key(
     Ok(())
 }
 
-/// Decodes a public key under the rule of [`check_public_key`].
+/// How many accepted keys [`decode_public_key`] remembers. A log sees the
+/// same few signer keys again and again; past this many the memory starts
+/// afresh.
+const REMEMBERED_KEYS: usize = 4096;
+
+/// Accepted public keys, decoded: decoding is a field square root, about a
+/// tenth of the cost of verifying a signature.
+static DECODED: Mutex<Option<HashMap<[u8; PUBLIC_KEY_SIZE], VerifyingKey>>> = Mutex::new(None);
+
+/// Decodes a public key under the rule of [`check_public_key`], remembering
+/// the keys it accepted.
 pub(crate) fn decode_public_key(public: &[u8; PUBLIC_KEY_SIZE]) -> Result<VerifyingKey, Error> {
+    let remembered = |f: &mut dyn FnMut(&mut HashMap<_, _>)| {
+        // A poisoned lock only means a panic elsewhere: the map is still valid.
+        let mut guard = DECODED.lock().unwrap_or_else(|p| p.into_inner());
+        f(guard.get_or_insert_with(HashMap::new));
+    };
+    let mut found = None;
+    remembered(&mut |keys| found = keys.get(public).copied());
+    if let Some(key) = found {
+        return Ok(key);
+    }
+    let key = decode_afresh(public)?;
+    remembered(&mut |keys| {
+        if keys.len() >= REMEMBERED_KEYS {
+            keys.clear();
+        }
+        keys.insert(*public, key);
+    });
+    Ok(key)
+}
+
+fn decode_afresh(public: &[u8; PUBLIC_KEY_SIZE]) -> Result<VerifyingKey, Error> {
     let key = VerifyingKey::from_bytes(public).map_err(|_| Error::InvalidPublicKey)?;
     if !is_canonical_encoding(public) {
         return Err(Error::NonCanonicalPublicKey);
@@ -165,6 +199,28 @@ mod tests {
             }
         }
         unreachable!("some message gives the torsion wanted")
+    }
+
+    #[test]
+    fn a_remembered_key_decodes_as_it_did_the_first_time() {
+        let public = unhex::<32>(RFC8032_PUBLIC);
+        let first = decode_public_key(&public).expect("accepted");
+        assert_eq!(decode_public_key(&public), Ok(first));
+        assert_eq!(first, decode_afresh(&public).expect("accepted"));
+        // Rejected keys are never remembered: they are rejected every time.
+        let identity =
+            unhex::<32>("0100000000000000000000000000000000000000000000000000000000000000");
+        for _ in 0..2 {
+            assert_eq!(decode_public_key(&identity), Err(Error::WeakPublicKey));
+        }
+        // Past the limit the memory starts afresh and still answers right.
+        for seed in 0..=REMEMBERED_KEYS as u32 {
+            let mut bytes = [0u8; 32];
+            bytes[..4].copy_from_slice(&seed.to_le_bytes());
+            let key = ed25519_dalek::SigningKey::from_bytes(&bytes).verifying_key();
+            assert_eq!(decode_public_key(key.as_bytes()), Ok(key));
+        }
+        assert_eq!(decode_public_key(&public), Ok(first));
     }
 
     #[test]
