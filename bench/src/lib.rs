@@ -33,6 +33,20 @@ pub enum Error {
         /// The HTTP status.
         status: u16,
     },
+    /// The submit load speaks plain HTTP/1.1 to the log.
+    #[error("{base} is not a plain http://host:port URL, which the submit load needs")]
+    NotPlainHttp {
+        /// The log's base URL.
+        base: String,
+    },
+    /// A submitter could not connect to the log.
+    #[error("cannot connect to {authority}: {source}")]
+    Connect {
+        /// `host:port` of the log.
+        authority: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// The log's answer or key could not be used.
     #[error("the log's answer is not usable: {0}")]
     Client(#[from] sigtrail_client::Error),

@@ -8,10 +8,17 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
 use rand_core::{OsRng, RngCore};
 use sigtrail_client::{LogInfo, Policy};
 use sigtrail_merkle::leaf_hash;
 use sigtrail_note::{Algorithm, SignerKey, SigningEvent, VerifierKey};
+use tokio::net::TcpStream;
 
 use crate::cpu::{CpuClock, CpuUse};
 use crate::Error;
@@ -76,7 +83,7 @@ async fn log_info(http: &reqwest::Client, base: &str) -> Result<LogInfo, Error> 
 #[derive(Debug, Clone)]
 pub struct Prepared {
     /// `{"entry": "<signed note>"}`.
-    pub body: String,
+    pub body: Bytes,
     /// The artifact digest the entry states.
     pub subject: [u8; 32],
 }
@@ -131,7 +138,10 @@ fn prepare(signer: &SignerKey, seed: &[u8; 32], n: u64) -> Result<Prepared, Erro
     .sign(signer)?;
     let body =
         serde_json::json!({ "entry": String::from_utf8_lossy(entry.as_bytes()) }).to_string();
-    Ok(Prepared { body, subject })
+    Ok(Prepared {
+        body: Bytes::from(body),
+        subject,
+    })
 }
 
 /// How a load run should go.
@@ -139,8 +149,9 @@ fn prepare(signer: &SignerKey, seed: &[u8; 32], n: u64) -> Result<Prepared, Erro
 pub struct Load {
     /// Concurrent submitters.
     pub concurrency: usize,
-    /// Stop sending when this passes (`None`: send every prepared entry).
-    pub deadline: Option<Instant>,
+    /// Stop sending this long after the first request (`None`: send every
+    /// prepared entry).
+    pub duration: Option<Duration>,
     /// Verify the bundle of every `verify_every`-th 201 answer (1: all).
     pub verify_every: usize,
     /// The server process, whose CPU time is measured with the window's.
@@ -179,40 +190,50 @@ impl Outcome {
     }
 }
 
-/// What one submitter keeps: latencies of 201 answers, with the bundle
-/// when sampled for verification.
-type Answer = (Duration, Option<(usize, String)>);
+/// What one submitter keeps: latencies of 201 answers, with the answer's
+/// body (JSON, decoded after the window) when sampled for verification.
+type Answer = (Duration, Option<(usize, Bytes)>);
 
 /// Drives the log with `entries` under `load`, printing progress to stderr
-/// every second, then verifies the sampled bundles on every core.
+/// every second, then verifies the sampled bundles on every core. Every
+/// submitter opens its connection before the clock starts, so the window
+/// measures a log under load, not the set-up of hundreds of connections.
 ///
 /// # Errors
 ///
-/// When a submitter task fails.
+/// When a submitter cannot connect, or a submitter task fails.
 pub async fn drive(
     target: &Target,
     entries: Arc<Vec<Prepared>>,
     load: Load,
 ) -> Result<Outcome, Error> {
+    let concurrency = load.concurrency.max(1);
     let next = Arc::new(AtomicUsize::new(0));
     let acked = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(Mutex::new(BTreeMap::new()));
-    let clock = CpuClock::start(load.server_pid)?;
-    let started = Instant::now();
-    let progress = tokio::spawn(report_progress(acked.clone(), started));
-    let workers: Vec<_> = (0..load.concurrency.max(1))
-        .map(|_| {
+    let start = Arc::new(tokio::sync::Barrier::new(concurrency + 1));
+    let connections = connect_all(&target.base, concurrency).await?;
+    let workers: Vec<_> = connections
+        .into_iter()
+        .map(|connection| {
             let submitter = Submitter {
-                target: target.clone(),
                 entries: entries.clone(),
                 next: next.clone(),
                 acked: acked.clone(),
                 errors: errors.clone(),
                 load,
             };
-            tokio::spawn(submitter.run())
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                submitter.run(connection).await
+            })
         })
         .collect();
+    let clock = CpuClock::start(load.server_pid)?;
+    let started = Instant::now();
+    start.wait().await;
+    let progress = tokio::spawn(report_progress(acked.clone(), started));
     let mut answers = Vec::new();
     for worker in workers {
         answers.extend(worker.await?);
@@ -227,8 +248,14 @@ pub async fn drive(
         cpu,
         ..Outcome::default()
     };
+    let answers: Vec<(Duration, Option<(usize, Option<String>)>)> = answers
+        .into_iter()
+        .map(|(latency, sampled)| (latency, sampled.map(|(i, body)| (i, proof_of(&body)))))
+        .collect();
     let verdicts = verify_sampled(&target.policy, &entries, &answers, |(_, sampled)| {
-        sampled.as_ref().map(|(i, proof)| (*i, proof.as_str()))
+        sampled
+            .as_ref()
+            .map(|(i, proof)| (*i, proof.as_deref().unwrap_or_default()))
     });
     for ((latency, sampled), ok) in answers.into_iter().zip(verdicts) {
         outcome.verified += u64::from(sampled.is_some() && ok);
@@ -255,8 +282,41 @@ async fn report_progress(acked: Arc<AtomicU64>, started: Instant) {
     }
 }
 
+/// The bundle in a 201 answer's body, `{"index": N, "proof": "…"}`.
+fn proof_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Created {
+        proof: String,
+    }
+    serde_json::from_slice::<Created>(body)
+        .ok()
+        .map(|c| c.proof)
+}
+
+/// How many connections [`connect_all`] opens at once: a listen backlog
+/// overflowed by a burst of connections costs a second-long SYN retry.
+const CONNECT_AT_ONCE: usize = 64;
+
+/// Opens `count` connections to the log at `base`.
+async fn connect_all(base: &str, count: usize) -> Result<Vec<Connection>, Error> {
+    let mut connections = Vec::with_capacity(count);
+    while connections.len() < count {
+        let mut opening = tokio::task::JoinSet::new();
+        for _ in 0..CONNECT_AT_ONCE.min(count - connections.len()) {
+            let mut connection = Connection::new(base)?;
+            opening.spawn(async move {
+                connection.sender = Some(connection.connect().await?);
+                Ok::<_, Error>(connection)
+            });
+        }
+        while let Some(opened) = opening.join_next().await {
+            connections.push(opened??);
+        }
+    }
+    Ok(connections)
+}
+
 struct Submitter {
-    target: Target,
     entries: Arc<Vec<Prepared>>,
     next: Arc<AtomicUsize>,
     acked: Arc<AtomicU64>,
@@ -265,20 +325,25 @@ struct Submitter {
 }
 
 impl Submitter {
-    async fn run(self) -> Vec<Answer> {
-        let url = self.target.url("api/v1/entries");
+    async fn run(self, mut connection: Connection) -> Vec<Answer> {
+        let deadline = self.load.duration.map(|d| Instant::now() + d);
         let mut answers = Vec::new();
-        while self.load.deadline.is_none_or(|d| Instant::now() < d) {
+        while deadline.is_none_or(|d| Instant::now() < d) {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(entry) = self.entries.get(i) else {
                 break;
             };
             let sent = Instant::now();
-            match self.send(&url, &entry.body).await {
-                Ok(proof) => {
+            match connection.post(ENTRIES_PATH, entry.body.clone()).await {
+                Ok((201, body)) => {
+                    let latency = sent.elapsed();
                     self.acked.fetch_add(1, Ordering::Relaxed);
-                    let sampled = (i % self.load.verify_every.max(1) == 0).then_some((i, proof));
-                    answers.push((sent.elapsed(), sampled));
+                    let sampled = (i % self.load.verify_every.max(1) == 0).then_some((i, body));
+                    answers.push((latency, sampled));
+                }
+                Ok((status, _)) => {
+                    let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
+                    *errors.entry(status.to_string()).or_default() += 1;
                 }
                 Err(kind) => {
                     let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
@@ -288,28 +353,80 @@ impl Submitter {
         }
         answers
     }
+}
 
-    /// The bundle of a 201 answer, or the kind of failure.
-    async fn send(&self, url: &str, body: &str) -> Result<String, String> {
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            proof: String,
+/// The path submissions are posted to.
+const ENTRIES_PATH: &str = "/api/v1/entries";
+
+/// One submitter's own keep-alive HTTP/1.1 connection to the log: no pool
+/// shared between tasks and no copy of the request body, so that the load
+/// generator spends as little of the machine as it can. Reconnects after
+/// a failure.
+struct Connection {
+    /// `host:port` of the log.
+    authority: String,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl Connection {
+    /// A connection to the log at `base`, opened on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotPlainHttp`] unless `base` is `http://host:port`.
+    fn new(base: &str) -> Result<Connection, Error> {
+        let not_plain = || Error::NotPlainHttp {
+            base: base.to_owned(),
+        };
+        let authority = base.strip_prefix("http://").ok_or_else(not_plain)?;
+        let authority = authority.split('/').next().unwrap_or_default();
+        if authority.is_empty() {
+            return Err(not_plain());
         }
-        let response = self
-            .target
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
+        Ok(Connection {
+            authority: authority.to_owned(),
+            sender: None,
+        })
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Error> {
+        let failed = |source| Error::Connect {
+            authority: self.authority.clone(),
+            source,
+        };
+        let stream = TcpStream::connect(&self.authority).await.map_err(failed)?;
+        stream.set_nodelay(true).map_err(failed)?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|_| "transport".to_owned())?;
+            .map_err(|e| failed(std::io::Error::other(e)))?;
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+
+    /// Posts a JSON `body` to `path`; returns the status and the whole
+    /// answer, or `transport` when the connection failed.
+    async fn post(&mut self, path: &str, body: Bytes) -> Result<(u16, Bytes), String> {
+        let transport = |_| "transport".to_owned();
+        let mut sender = match self.sender.take() {
+            Some(sender) if !sender.is_closed() => sender,
+            _ => self.connect().await.map_err(|_| "transport".to_owned())?,
+        };
+        sender.ready().await.map_err(transport)?;
+        let request = Request::post(path)
+            .header(HOST, &self.authority)
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(body))
+            .map_err(|_| "bad request".to_owned())?;
+        let response = sender.send_request(request).await.map_err(transport)?;
         let status = response.status().as_u16();
-        if status != 201 {
-            return Err(status.to_string());
-        }
-        let answer: Answer = response.json().await.map_err(|_| "bad answer".to_owned())?;
-        Ok(answer.proof)
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(transport)?
+            .to_bytes();
+        self.sender = Some(sender);
+        Ok((status, body))
     }
 }
 

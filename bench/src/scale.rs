@@ -134,7 +134,7 @@ async fn grow(
         let entries = Arc::new(presign((step - size).min(CHUNK) as usize)?);
         let load = Load {
             concurrency: settings.concurrency,
-            deadline: None,
+            duration: None,
             verify_every: settings.verify_every,
             server_pid: settings.server_pid,
         };

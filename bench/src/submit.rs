@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -116,7 +116,7 @@ pub async fn run(settings: &SubmitSettings) -> Result<SubmitReport, Error> {
     );
     let load = Load {
         concurrency: settings.concurrency,
-        deadline: Some(Instant::now() + settings.duration),
+        duration: Some(settings.duration),
         verify_every: settings.verify_every,
         server_pid: settings.server_pid,
     };
