@@ -194,6 +194,10 @@ impl Outcome {
 /// body (JSON, decoded after the window) when sampled for verification.
 type Answer = (Duration, Option<(usize, Bytes)>);
 
+/// An [`Answer`] with its sampled body decoded to the bundle it holds
+/// (`None`: the body was not the JSON of a 201).
+type Decoded = (Duration, Option<(usize, Option<String>)>);
+
 /// Drives the log with `entries` under `load`, printing progress to stderr
 /// every second, then verifies the sampled bundles on every core. Every
 /// submitter opens its connection before the clock starts, so the window
@@ -248,7 +252,7 @@ pub async fn drive(
         cpu,
         ..Outcome::default()
     };
-    let answers: Vec<(Duration, Option<(usize, Option<String>)>)> = answers
+    let answers: Vec<Decoded> = answers
         .into_iter()
         .map(|(latency, sampled)| (latency, sampled.map(|(i, body)| (i, proof_of(&body)))))
         .collect();
