@@ -122,6 +122,10 @@ pub struct ReadArgs {
     /// Time spent on each of the four kinds of request.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
+    /// Pid of the server process, to report what one core of server CPU
+    /// serves of each kind.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
     /// End with one line of JSON.
     #[arg(long)]
     pub json: bool,
@@ -246,6 +250,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 log: a.log,
                 concurrency: a.concurrency.max(1),
                 duration: a.duration,
+                server_pid: a.server_pid,
             };
             let report = crate::read::run(&settings).await?;
             finish(&report.table().render(), &report, a.json)

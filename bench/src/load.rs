@@ -302,7 +302,7 @@ fn proof_of(body: &[u8]) -> Option<String> {
 const CONNECT_AT_ONCE: usize = 64;
 
 /// Opens `count` connections to the log at `base`.
-async fn connect_all(base: &str, count: usize) -> Result<Vec<Connection>, Error> {
+pub(crate) async fn connect_all(base: &str, count: usize) -> Result<Vec<Connection>, Error> {
     let mut connections = Vec::with_capacity(count);
     while connections.len() < count {
         let mut opening = tokio::task::JoinSet::new();
@@ -362,11 +362,11 @@ impl Submitter {
 /// The path submissions are posted to.
 const ENTRIES_PATH: &str = "/api/v1/entries";
 
-/// One submitter's own keep-alive HTTP/1.1 connection to the log: no pool
+/// One task's own keep-alive HTTP/1.1 connection to the log: no pool
 /// shared between tasks and no copy of the request body, so that the load
 /// generator spends as little of the machine as it can. Reconnects after
 /// a failure.
-struct Connection {
+pub(crate) struct Connection {
     /// `host:port` of the log.
     authority: String,
     sender: Option<SendRequest<Full<Bytes>>>,
@@ -410,17 +410,33 @@ impl Connection {
     /// Posts a JSON `body` to `path`; returns the status and the whole
     /// answer, or `transport` when the connection failed.
     async fn post(&mut self, path: &str, body: Bytes) -> Result<(u16, Bytes), String> {
+        let request = Request::post(path)
+            .header(HOST, &self.authority)
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(body));
+        self.send(request).await
+    }
+
+    /// Gets `path`; returns the status and the whole answer, or
+    /// `transport` when the connection failed.
+    pub(crate) async fn get(&mut self, path: &str) -> Result<(u16, Bytes), String> {
+        let request = Request::get(path)
+            .header(HOST, &self.authority)
+            .body(Full::new(Bytes::new()));
+        self.send(request).await
+    }
+
+    async fn send(
+        &mut self,
+        request: Result<Request<Full<Bytes>>, hyper::http::Error>,
+    ) -> Result<(u16, Bytes), String> {
         let transport = |_| "transport".to_owned();
+        let request = request.map_err(|_| "bad request".to_owned())?;
         let mut sender = match self.sender.take() {
             Some(sender) if !sender.is_closed() => sender,
             _ => self.connect().await.map_err(|_| "transport".to_owned())?,
         };
         sender.ready().await.map_err(transport)?;
-        let request = Request::post(path)
-            .header(HOST, &self.authority)
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(body))
-            .map_err(|_| "bad request".to_owned())?;
         let response = sender.send_request(request).await.map_err(transport)?;
         let status = response.status().as_u16();
         let body = response

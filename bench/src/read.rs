@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sigtrail_merkle::{BundleId, TileId};
 
-use crate::load::Target;
+use crate::cpu::CpuClock;
+use crate::load::{connect_all, Target};
 use crate::stats::{per_second, Latency, Picker, Table};
 use crate::Error;
 
@@ -19,6 +20,8 @@ pub struct ReadSettings {
     pub concurrency: usize,
     /// Time spent on each of the four kinds of request.
     pub duration: Duration,
+    /// The server process, whose CPU time is measured for each kind.
+    pub server_pid: Option<u32>,
 }
 
 /// The figures of one kind of request.
@@ -32,6 +35,11 @@ pub struct KindReport {
     pub p99_ms: f64,
     /// Requests that failed or were not answered 200.
     pub errors: u64,
+    /// The server's CPU time per 200 answer (with `--server-pid`).
+    pub server_us_per_request: Option<f64>,
+    /// Answers per second of server CPU time: what one core of the server
+    /// serves (with `--server-pid`).
+    pub per_server_core: Option<f64>,
 }
 
 /// The figures of a read run.
@@ -72,6 +80,9 @@ impl ReadReport {
                 .row(format!("{name}/s"), per_second(kind.per_second))
                 .row("  p99 (ms)", format!("{:.2}", kind.p99_ms))
                 .row("  errors", kind.errors);
+            if let Some(rate) = kind.per_server_core {
+                table.row("  per core of server CPU", per_second(rate));
+            }
         }
         table
     }
@@ -93,18 +104,23 @@ pub async fn run(settings: &ReadSettings) -> Result<ReadReport, Error> {
     let partial = (size % 256) as u16;
     let measure = |name: &'static str, path: Arc<dyn Fn(&mut Picker) -> String + Send + Sync>| {
         eprintln!("{name} for {:?}…", settings.duration);
-        measure(&target, settings.concurrency, settings.duration, path)
+        let window = Window {
+            concurrency: settings.concurrency,
+            duration: settings.duration,
+            server_pid: settings.server_pid,
+        };
+        measure(&target, window, path)
     };
     let inclusion = measure(
         "inclusion proofs",
-        Arc::new(move |p| format!("api/v1/proof/inclusion?index={}&size={size}", p.below(size))),
+        Arc::new(move |p| format!("/api/v1/proof/inclusion?index={}&size={size}", p.below(size))),
     )
     .await?;
     let consistency = measure(
         "consistency proofs",
         Arc::new(move |p| {
             format!(
-                "api/v1/proof/consistency?old={}&new={size}",
+                "/api/v1/proof/consistency?old={}&new={size}",
                 1 + p.below(size)
             )
         }),
@@ -122,7 +138,7 @@ pub async fn run(settings: &ReadSettings) -> Result<ReadReport, Error> {
             width: 256,
         },
     };
-    let tiles = measure("tiles", Arc::new(move |p| tile(p).path())).await?;
+    let tiles = measure("tiles", Arc::new(move |p| format!("/{}", tile(p).path()))).await?;
     let bundle = move |p: &mut Picker| match full {
         0 => BundleId {
             index: 0,
@@ -133,7 +149,11 @@ pub async fn run(settings: &ReadSettings) -> Result<ReadReport, Error> {
             width: 256,
         },
     };
-    let bundles = measure("entry bundles", Arc::new(move |p| bundle(p).path())).await?;
+    let bundles = measure(
+        "entry bundles",
+        Arc::new(move |p| format!("/{}", bundle(p).path())),
+    )
+    .await?;
     Ok(ReadReport {
         size,
         concurrency: settings.concurrency,
@@ -145,27 +165,41 @@ pub async fn run(settings: &ReadSettings) -> Result<ReadReport, Error> {
     })
 }
 
-/// `concurrency` readers fetching `path(…)` for `window`.
+/// How one kind of read is driven.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    /// Concurrent readers, each on a connection of its own, opened before
+    /// the clock starts.
+    pub concurrency: usize,
+    /// How long they read.
+    pub duration: Duration,
+    /// The server process, whose CPU time is measured with the window's.
+    pub server_pid: Option<u32>,
+}
+
+/// Readers fetching `path(…)` (an absolute path) for a window.
 pub(crate) async fn measure(
     target: &Target,
-    concurrency: usize,
-    window: Duration,
+    window: Window,
     path: Arc<dyn Fn(&mut Picker) -> String + Send + Sync>,
 ) -> Result<KindReport, Error> {
+    let connections = connect_all(&target.base, window.concurrency.max(1)).await?;
+    let clock = CpuClock::start(window.server_pid)?;
     let started = Instant::now();
-    let deadline = started + window;
-    let workers: Vec<_> = (0..concurrency.max(1) as u64)
-        .map(|n| {
-            let (target, path) = (target.clone(), path.clone());
+    let deadline = started + window.duration;
+    let workers: Vec<_> = connections
+        .into_iter()
+        .zip(0u64..)
+        .map(|(mut connection, n)| {
+            let path = path.clone();
             tokio::spawn(async move {
                 let mut picker = Picker::new(n.wrapping_mul(0x9e37_79b9) ^ 0x5eed);
                 let (mut latencies, mut errors) = (Vec::new(), 0u64);
                 while Instant::now() < deadline {
                     let sent = Instant::now();
-                    if fetch(&target, &path(&mut picker)).await {
-                        latencies.push(sent.elapsed());
-                    } else {
-                        errors += 1;
+                    match connection.get(&path(&mut picker)).await {
+                        Ok((200, _)) => latencies.push(sent.elapsed()),
+                        _ => errors += 1,
                     }
                 }
                 (latencies, errors)
@@ -180,18 +214,13 @@ pub(crate) async fn measure(
     }
     let elapsed = started.elapsed().as_secs_f64();
     let ok = latencies.len() as u64;
+    let cpu = clock.stop(ok)?;
     Ok(KindReport {
         ok,
         per_second: ok as f64 / elapsed,
         p99_ms: Latency::of(&mut latencies).p99_ms,
         errors,
+        server_us_per_request: cpu.server_us_per_ack,
+        per_server_core: cpu.server_us_per_ack.map(|us| 1e6 / us.max(1e-9)),
     })
-}
-
-/// Whether `path` was answered 200 with its whole body.
-async fn fetch(target: &Target, path: &str) -> bool {
-    match target.http.get(target.url(path)).send().await {
-        Ok(response) if response.status().as_u16() == 200 => response.bytes().await.is_ok(),
-        _ => false,
-    }
 }

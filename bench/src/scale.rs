@@ -152,9 +152,12 @@ async fn grow(
     eprintln!("step {step}: inclusion proofs for {:?}…", settings.probe);
     let probe = crate::read::measure(
         target,
-        1,
-        settings.probe,
-        Arc::new(move |p| format!("api/v1/proof/inclusion?index={}&size={size}", p.below(size))),
+        crate::read::Window {
+            concurrency: 1,
+            duration: settings.probe,
+            server_pid: None,
+        },
+        Arc::new(move |p| format!("/api/v1/proof/inclusion?index={}&size={size}", p.below(size))),
     )
     .await?;
     let disk_bytes = match &settings.disk {
