@@ -253,7 +253,8 @@ impl Store for PostgresStore {
         // never analyzed), which makes every batch cost O(size); the LIMIT
         // keeps the subquery from being flattened into such a join.
         let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(
-            "SELECT e.leaf_hash, e.idx FROM UNNEST($1::bytea[]) AS u(leaf_hash) \
+            "SELECT e.leaf_hash, e.idx \
+             FROM (SELECT DISTINCT leaf_hash FROM UNNEST($1::bytea[]) AS q(leaf_hash)) AS u \
              CROSS JOIN LATERAL (SELECT leaf_hash, idx FROM entries \
                  WHERE entries.leaf_hash = u.leaf_hash LIMIT 1) AS e \
              ORDER BY e.idx",
