@@ -179,23 +179,26 @@ fn tamper_cases(dir: &Path, log_key: &str, url: &str) {
             reason,
         );
     };
-    let b0 = dir.join("f0000.bin.tlog-proof");
+    // An entry from the middle of the log: its inclusion proof has hashes
+    // to tamper with (the first entry may have been committed alone, in a
+    // tree of one, where the proof is empty).
+    let b0 = dir.join("f0500.bin.tlog-proof");
     // The artifact.
-    fs::write(dir.join("changed.bin"), b"artifact 0 changed\n").unwrap();
-    verify("changed.bin", "f0000.bin.tlog-proof", "artifact digest");
+    fs::write(dir.join("changed.bin"), b"artifact 500 changed\n").unwrap();
+    verify("changed.bin", "f0500.bin.tlog-proof", "artifact digest");
     // Each bundle field.
     let name = tampered(dir, &b0, "extra.proof", |p| {
         let entry = p.extra.as_mut().unwrap();
         let at = entry.len() / 3;
         entry[at] ^= 1;
     });
-    verify("f0000.bin", &name, "entry signature");
+    verify("f0500.bin", &name, "entry signature");
     let name = tampered(dir, &b0, "noextra.proof", |p| p.extra = None);
-    verify("f0000.bin", &name, "bundle");
+    verify("f0500.bin", &name, "bundle");
     let name = tampered(dir, &b0, "index.proof", |p| p.index += 1);
-    verify("f0000.bin", &name, "inclusion proof");
+    verify("f0500.bin", &name, "inclusion proof");
     let name = tampered(dir, &b0, "hash.proof", |p| p.proof[0].0[0] ^= 1);
-    verify("f0000.bin", &name, "inclusion proof");
+    verify("f0500.bin", &name, "inclusion proof");
     let name = tampered(dir, &b0, "root.proof", |p| {
         let text = String::from_utf8(p.checkpoint.clone()).unwrap();
         let mut lines: Vec<&str> = text.split('\n').collect();
@@ -208,28 +211,28 @@ fn tamper_cases(dir: &Path, log_key: &str, url: &str) {
         lines[2] = &root;
         p.checkpoint = lines.join("\n").into_bytes();
     });
-    verify("f0000.bin", &name, "checkpoint signature");
+    verify("f0500.bin", &name, "checkpoint signature");
     // A proof for another size: the latest checkpoint with an old proof.
     let latest = TlogProof::parse(&fs::read(dir.join("late.bin.tlog-proof")).unwrap()).unwrap();
     let name = tampered(dir, &b0, "size.proof", |p| {
         p.checkpoint = latest.checkpoint.clone()
     });
-    verify("f0000.bin", &name, "inclusion proof");
+    verify("f0500.bin", &name, "inclusion proof");
     // A checkpoint signed by another key of the same name.
     let other = SignerKey::from_seed("test.example/log", Algorithm::Ed25519, &[7; 32]).unwrap();
     let other_vkey = other.verifier_key().to_string();
     assert_fails(
         dir,
-        &["verify", "--log-key", &other_vkey, "f0000.bin"],
+        &["verify", "--log-key", &other_vkey, "f0500.bin"],
         "checkpoint signature",
     );
     // A truncated key file.
     fs::write(dir.join("log.vkey"), &log_key[..log_key.len() - 5]).unwrap();
-    let run = sigtrail(dir, &["verify", "--log-key", "log.vkey", "f0000.bin"]);
+    let run = sigtrail(dir, &["verify", "--log-key", "log.vkey", "f0500.bin"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("trusted keys"), "{}", run.stderr);
     // A key file that does not exist: could not run.
-    let run = sigtrail(dir, &["verify", "--log-key", "missing.vkey", "f0000.bin"]);
+    let run = sigtrail(dir, &["verify", "--log-key", "missing.vkey", "f0500.bin"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     // A bundle from another log.
     let (other_url, _) = start_log("other.example/log", 2, Vec::new(), 0);
