@@ -85,9 +85,11 @@ pub struct ServeArgs {
     /// Most entries integrated in one batch.
     #[arg(long, env = "SIGTRAIL_MAX_BATCH", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub max_batch: u32,
-    /// Most submissions waiting for a batch; beyond it the server answers
-    /// 503 with Retry-After.
-    #[arg(long, env = "SIGTRAIL_POOL_SIZE", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Most submissions being verified or waiting for a batch; beyond it
+    /// the server answers 503 with Retry-After. The default is about half
+    /// a second of work at the rate a two-core machine sustains, so a
+    /// submission that gets in is answered well within a second.
+    #[arg(long, env = "SIGTRAIL_POOL_SIZE", default_value_t = 8192, value_parser = clap::value_parser!(u32).range(1..))]
     pub pool_size: u32,
     /// Largest request body, in bytes.
     #[arg(long, env = "SIGTRAIL_MAX_BODY_BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u32).range(1024..))]
