@@ -33,8 +33,10 @@ pub enum Error {
         /// The HTTP status.
         status: u16,
     },
-    /// The submit load speaks plain HTTP/1.1 to the log.
-    #[error("{base} is not a plain http://host:port URL, which the submit load needs")]
+    /// The load speaks plain HTTP/1.1 to the log.
+    #[error(
+        "{base} is not a plain http://host:port URL: sigtrail-bench speaks plain HTTP/1.1 to a log"
+    )]
     NotPlainHttp {
         /// The log's base URL.
         base: String,

@@ -41,8 +41,11 @@ impl Target {
     ///
     /// # Errors
     ///
-    /// When the log cannot be reached or announces an unusable key.
+    /// [`Error::NotPlainHttp`] unless `base` is `http://host:port`; when
+    /// the log cannot be reached or announces an unusable key.
     pub async fn open(base: &str, connections: usize) -> Result<Target, Error> {
+        // The load speaks plain HTTP/1.1: refuse anything else at once.
+        Connection::new(base)?;
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(connections)
             .timeout(Duration::from_secs(60))

@@ -113,7 +113,12 @@ pub async fn run(settings: &ReadSettings) -> Result<ReadReport, Error> {
     };
     let inclusion = measure(
         "inclusion proofs",
-        Arc::new(move |p| format!("/api/v1/proof/inclusion?index={}&size={size}", p.below(size))),
+        Arc::new(move |p| {
+            format!(
+                "/api/v1/proof/inclusion?index={}&size={size}",
+                p.below(size)
+            )
+        }),
     )
     .await?;
     let consistency = measure(

@@ -157,7 +157,12 @@ async fn grow(
             duration: settings.probe,
             server_pid: None,
         },
-        Arc::new(move |p| format!("/api/v1/proof/inclusion?index={}&size={size}", p.below(size))),
+        Arc::new(move |p| {
+            format!(
+                "/api/v1/proof/inclusion?index={}&size={size}",
+                p.below(size)
+            )
+        }),
     )
     .await?;
     let disk_bytes = match &settings.disk {

@@ -68,6 +68,8 @@ fn number(report: &Value, field: &str) -> f64 {
 async fn submit_acknowledges_verified_bundles() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = serve(dir.path()).await;
+    // The test process serves the log: it is the server whose CPU is read.
+    let pid = std::process::id().to_string();
     let args = [
         "submit",
         "--log",
@@ -78,10 +80,24 @@ async fn submit_acknowledges_verified_bundles() {
         "20s",
         "--entries",
         "60",
+        "--server-pid",
+        &pid,
         "--json",
     ];
     let report = bench(&args).await;
     assert_eq!(number(&report, "acknowledged"), 60.0);
+    let cpu = &report["cpu"];
+    for field in ["load_us_per_ack", "server_us_per_ack", "other_us_per_ack"] {
+        assert!(number(cpu, field) >= 0.0, "{field}: {report}");
+    }
+    assert!(
+        number(cpu, "busy_cores") <= number(cpu, "cores"),
+        "{report}"
+    );
+    assert_eq!(
+        number(cpu, "cores"),
+        std::thread::available_parallelism().map_or(1, |n| n.get()) as f64
+    );
     assert_eq!(number(&report, "verified"), 60.0);
     assert_eq!(number(&report, "errors"), 0.0);
     assert_eq!(report["exhausted"], Value::Bool(true));
@@ -108,6 +124,21 @@ async fn submit_acknowledges_verified_bundles() {
     assert_eq!(number(&again, "acknowledged"), 10.0);
     assert_eq!(number(&again, "verified"), 4.0);
     assert_eq!(number(&again, "size_after"), 70.0);
+    assert!(again["cpu"]["server_us_per_ack"].is_null(), "{again}");
+}
+
+#[test]
+fn submit_needs_a_plain_http_log() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sigtrail-bench"))
+        .args(["submit", "--log", "https://127.0.0.1:1", "--entries", "1"])
+        .output()
+        .expect("run sigtrail-bench");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("https://127.0.0.1:1 is not a plain http://host:port URL"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,6 +165,7 @@ async fn read_measures_proofs_tiles_and_bundles() {
         "--json",
     ])
     .await;
+    let pid = std::process::id().to_string();
     let report = bench(&[
         "read",
         "--log",
@@ -142,6 +174,8 @@ async fn read_measures_proofs_tiles_and_bundles() {
         "2",
         "--duration",
         "200ms",
+        "--server-pid",
+        &pid,
         "--json",
     ])
     .await;
@@ -151,6 +185,10 @@ async fn read_measures_proofs_tiles_and_bundles() {
         assert!(number(&report[kind], "ok") > 0.0, "{kind}: {report}");
         assert_eq!(number(&report[kind], "errors"), 0.0, "{kind}: {report}");
         assert!(number(&report[kind], "p99_ms") > 0.0, "{kind}: {report}");
+        assert!(
+            number(&report[kind], "per_server_core") > 0.0,
+            "{kind}: {report}"
+        );
     }
 }
 
