@@ -109,7 +109,8 @@ pub struct ServeArgs {
     /// How long to wait for each witness.
     #[arg(long, env = "SIGTRAIL_WITNESS_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
     pub witness_timeout: Duration,
-    /// Full tiles and full entry bundles kept in memory (8 KiB each or so).
+    /// Full tiles kept in memory (16 KiB each, with their inner nodes); full
+    /// entry bundles are kept up to as many bytes again.
     #[arg(long, env = "SIGTRAIL_CACHE_TILES", default_value_t = 4096)]
     pub cache_tiles: usize,
 }

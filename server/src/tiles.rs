@@ -49,30 +49,56 @@ pub enum ReadError {
     Store(#[from] StoreError),
 }
 
-/// Full tiles or full bundles, immutable once written, by their key.
-type FullCache<K, V> = Arc<Cache<K, Arc<V>>>;
+/// Full tiles, immutable once written, by level and index.
+type TileCache = Arc<Cache<(u8, u64), Arc<TileNodes>>>;
+
+/// Full entry bundles, immutable once written, by index, weighed by size.
+type BundleCache = Arc<Cache<u64, Arc<Vec<u8>>, KibWeighter>>;
+
+/// The memory one cached full tile takes, with its inner nodes: 511 hashes.
+const TILE_KIB: u64 = 16;
+
+/// Weighs a cached bundle by its size in KiB (at least 1). Bundles of 256
+/// entries are 50 to 100 times larger than one entry, and vary with the
+/// entries: counting them would not bound the memory.
+#[derive(Clone, Copy, Debug)]
+struct KibWeighter;
+
+impl quick_cache::Weighter<u64, Arc<Vec<u8>>> for KibWeighter {
+    fn weight(&self, _: &u64, bundle: &Arc<Vec<u8>>) -> u64 {
+        (bundle.len() as u64).div_ceil(1024).max(1)
+    }
+}
 
 /// Reads tiles, bundles and proofs for the HTTP API and the sequencer.
 #[derive(Clone)]
 pub struct TileReader {
     store: Arc<dyn Store>,
-    full_tiles: FullCache<(u8, u64), TileNodes>,
-    full_bundles: FullCache<u64, Vec<u8>>,
+    full_tiles: TileCache,
+    full_bundles: BundleCache,
     published: watch::Receiver<Arc<Published>>,
 }
 
 impl TileReader {
-    /// A reader over `store` that caches up to `cache_tiles` full tiles and as
-    /// many full bundles.
+    /// A reader over `store` that caches up to `cache_tiles` full tiles
+    /// (16 KiB each with their inner nodes) and full bundles up to as many
+    /// bytes as those tiles.
     pub fn new(
         store: Arc<dyn Store>,
         published: watch::Receiver<Arc<Published>>,
         cache_tiles: usize,
     ) -> Self {
+        let cache_tiles = cache_tiles.max(1);
+        let bundle_kib = cache_tiles as u64 * TILE_KIB;
         Self {
             store,
-            full_tiles: Arc::new(Cache::new(cache_tiles.max(1))),
-            full_bundles: Arc::new(Cache::new(cache_tiles.max(1))),
+            full_tiles: Arc::new(Cache::new(cache_tiles)),
+            // A full bundle of typical entries is about 90 KiB.
+            full_bundles: Arc::new(Cache::with_weighter(
+                (cache_tiles / 4).max(1),
+                bundle_kib,
+                KibWeighter,
+            )),
             published,
         }
     }
@@ -258,4 +284,56 @@ fn stored_tile_nodes(id: TileId, data: &[u8]) -> Result<TileNodes, ReadError> {
     let width = (data.len() / 32).min(usize::from(TILE_WIDTH)) as u16;
     let stored = TileId { width, ..id };
     Ok(TileNodes::new(stored, &data[..stored.data_len()])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use quick_cache::Weighter as _;
+
+    fn reader(cache_tiles: usize) -> TileReader {
+        let (_, published) = watch::channel(Arc::new(Published {
+            head: TreeHead {
+                size: 0,
+                root: sigtrail_merkle::empty_root(),
+            },
+            checkpoint: Vec::new(),
+            edge_tiles: HashMap::new(),
+            edge_bundle: None,
+        }));
+        TileReader::new(Arc::new(MemoryStore::new()), published, cache_tiles)
+    }
+
+    #[test]
+    fn cached_bundles_are_bounded_by_bytes_not_count() {
+        let reader = reader(8);
+        // 8 tiles' worth: 128 KiB for bundles, whatever their number.
+        assert_eq!(reader.full_bundles.capacity(), 8 * TILE_KIB);
+        for index in 0..100 {
+            reader
+                .full_bundles
+                .insert(index, Arc::new(vec![7; 90 * 1024]));
+        }
+        assert!(reader.full_bundles.weight() <= 8 * TILE_KIB);
+        assert!(
+            reader.full_bundles.len() <= 1,
+            "{}",
+            reader.full_bundles.len()
+        );
+        for index in 0..100 {
+            reader
+                .full_bundles
+                .insert(index, Arc::new(vec![7; 4 * 1024]));
+        }
+        assert!(reader.full_bundles.weight() <= 8 * TILE_KIB);
+        assert!(reader.full_bundles.len() > 1);
+    }
+
+    #[test]
+    fn a_bundle_weighs_its_kib_and_at_least_one() {
+        assert_eq!(KibWeighter.weight(&0, &Arc::new(Vec::new())), 1);
+        assert_eq!(KibWeighter.weight(&0, &Arc::new(vec![0; 1024])), 1);
+        assert_eq!(KibWeighter.weight(&0, &Arc::new(vec![0; 1025])), 2);
+    }
 }

@@ -81,7 +81,8 @@ pub struct SequencerConfig {
     /// How long the first submission of a batch waits at most for others
     /// that are still being verified.
     pub batch_interval: Duration,
-    /// How many full tiles and full bundles the reader caches.
+    /// How many full tiles the reader caches; full bundles get as many
+    /// bytes (see [`TileReader::new`]).
     pub cache_tiles: usize,
 }
 
