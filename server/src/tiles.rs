@@ -35,6 +35,21 @@ pub struct Published {
     pub edge_bundle: Option<(u64, Vec<Vec<u8>>)>,
 }
 
+impl Published {
+    /// The state before the tree is loaded: an empty tree, no checkpoint.
+    pub fn empty() -> Published {
+        Published {
+            head: TreeHead {
+                size: 0,
+                root: sigtrail_merkle::empty_root(),
+            },
+            checkpoint: Vec::new(),
+            edge_tiles: HashMap::new(),
+            edge_bundle: None,
+        }
+    }
+}
+
 /// Why a tile, bundle or proof could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -293,15 +308,7 @@ mod tests {
     use quick_cache::Weighter as _;
 
     fn reader(cache_tiles: usize) -> TileReader {
-        let (_, published) = watch::channel(Arc::new(Published {
-            head: TreeHead {
-                size: 0,
-                root: sigtrail_merkle::empty_root(),
-            },
-            checkpoint: Vec::new(),
-            edge_tiles: HashMap::new(),
-            edge_bundle: None,
-        }));
+        let (_, published) = watch::channel(Arc::new(Published::empty()));
         TileReader::new(Arc::new(MemoryStore::new()), published, cache_tiles)
     }
 

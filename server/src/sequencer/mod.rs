@@ -269,15 +269,7 @@ impl Sequencer {
         witnesses: Arc<Witnesses>,
         metrics: Arc<Metrics>,
     ) -> Result<(Sequencer, SequencerHandle, TileReader), LoadError> {
-        let (published, published_rx) = watch::channel(Arc::new(Published {
-            head: TreeHead {
-                size: 0,
-                root: sigtrail_merkle::empty_root(),
-            },
-            checkpoint: Vec::new(),
-            edge_tiles: HashMap::new(),
-            edge_bundle: None,
-        }));
+        let (published, published_rx) = watch::channel(Arc::new(Published::empty()));
         let reader = TileReader::new(store.clone(), published_rx, config.cache_tiles);
         let (tx, rx) = mpsc::channel(config.pool_size.max(1));
         let verifying = Arc::new(Verifying::default());
