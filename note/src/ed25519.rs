@@ -6,11 +6,11 @@
 //! ed25519-dalek's `verify_strict` accepts it: 64 bytes, `S` reduced below
 //! the group order, `R` canonical and not of small order, and the
 //! unbatched, cofactorless equation `[S]B = R + [k]A`. [`verify_with_key`]
-//! decides exactly that with one field inversion instead of two; the
+//! decides exactly that with one field exponentiation instead of two; the
 //! tests hold it to `verify_strict`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use curve25519_dalek::{EdwardsPoint, Scalar};
 use ed25519_dalek::VerifyingKey;
@@ -96,28 +96,27 @@ const REMEMBERED_KEYS: usize = 4096;
 
 /// Accepted public keys, decoded: decoding is a field square root, about a
 /// tenth of the cost of verifying a signature.
-static DECODED: Mutex<Option<HashMap<[u8; PUBLIC_KEY_SIZE], VerifyingKey>>> = Mutex::new(None);
+static DECODED: LazyLock<Mutex<HashMap<[u8; PUBLIC_KEY_SIZE], VerifyingKey>>> =
+    LazyLock::new(Mutex::default);
+
+/// The remembered keys. A poisoned lock only means a panic elsewhere while
+/// it was held: the map itself is still valid.
+fn remembered() -> MutexGuard<'static, HashMap<[u8; PUBLIC_KEY_SIZE], VerifyingKey>> {
+    DECODED.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// Decodes a public key under the rule of [`check_public_key`], remembering
 /// the keys it accepted.
 pub(crate) fn decode_public_key(public: &[u8; PUBLIC_KEY_SIZE]) -> Result<VerifyingKey, Error> {
-    let remembered = |f: &mut dyn FnMut(&mut HashMap<_, _>)| {
-        // A poisoned lock only means a panic elsewhere: the map is still valid.
-        let mut guard = DECODED.lock().unwrap_or_else(|p| p.into_inner());
-        f(guard.get_or_insert_with(HashMap::new));
-    };
-    let mut found = None;
-    remembered(&mut |keys| found = keys.get(public).copied());
-    if let Some(key) = found {
+    if let Some(key) = remembered().get(public).copied() {
         return Ok(key);
     }
     let key = decode_afresh(public)?;
-    remembered(&mut |keys| {
-        if keys.len() >= REMEMBERED_KEYS {
-            keys.clear();
-        }
-        keys.insert(*public, key);
-    });
+    let mut keys = remembered();
+    if keys.len() >= REMEMBERED_KEYS {
+        keys.clear();
+    }
+    keys.insert(*public, key);
     Ok(key)
 }
 
