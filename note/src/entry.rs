@@ -67,6 +67,23 @@ fn check_artifact_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A subject digest as entries write it: `sha256:` and 64 lowercase hex digits.
+pub fn subject_text(digest: &[u8; 32]) -> String {
+    format!("{SUBJECT_PREFIX}{}", encode_lower_hex(digest))
+}
+
+/// Parses a subject written as entries write it, `sha256:` and 64 lowercase
+/// hex digits, into its digest.
+///
+/// # Errors
+///
+/// [`Error::BadSubject`] without the `sha256:` prefix, [`Error::BadHex`]
+/// and [`Error::WrongLength`] for the digest.
+pub fn parse_subject(text: &str) -> Result<[u8; 32], Error> {
+    let digest = text.strip_prefix(SUBJECT_PREFIX).ok_or(Error::BadSubject)?;
+    decode_lower_hex(digest, "subject digest")
+}
+
 impl SigningEvent {
     /// The entry's note text.
     ///
@@ -89,7 +106,7 @@ impl SigningEvent {
     /// The subject as the entry writes it: `sha256:` and 64 lowercase hex
     /// digits.
     pub fn subject_text(&self) -> String {
-        format!("{SUBJECT_PREFIX}{}", encode_lower_hex(&self.subject))
+        subject_text(&self.subject)
     }
 
     /// The time as the entry writes it: `YYYY-MM-DDTHH:MM:SSZ`.
@@ -137,14 +154,12 @@ impl SigningEvent {
                 .ok_or(unexpected(i + 2, keyword))?;
         }
         let [subject, name, key, time] = values;
-        let digest = subject
-            .strip_prefix(SUBJECT_PREFIX)
-            .ok_or(Error::BadSubject)?;
+        let subject = parse_subject(subject)?;
         check_artifact_name(name)?;
         let key: VerifierKey = key.parse()?;
         key.algorithm().require(Algorithm::Ed25519)?;
         Ok(SigningEvent {
-            subject: decode_lower_hex(digest, "subject digest")?,
+            subject,
             name: name.to_owned(),
             key,
             time: parse_utc(time)?,

@@ -13,7 +13,7 @@ pub mod utc_time;
 pub mod witness_request;
 
 pub use checkpoint::Checkpoint;
-pub use entry::{SignedEntry, SigningEvent, MAX_ENTRY_SIZE};
+pub use entry::{parse_subject, subject_text, SignedEntry, SigningEvent, MAX_ENTRY_SIZE};
 pub use error::{Error, ErrorKind};
 pub use key::{key_id, Algorithm, SignerKey, VerifierKey};
 pub use signed_note::{Note, Signature};

@@ -321,3 +321,25 @@ fn verifier_key_in_entry_is_the_full_key() {
             .unwrap();
     assert_eq!(entry.event().key, key);
 }
+
+#[test]
+fn subjects_round_trip_through_their_text() {
+    let digest = example_event().subject;
+    let text = sigtrail_note::subject_text(&digest);
+    assert_eq!(text, example_event().subject_text());
+    assert_eq!(sigtrail_note::parse_subject(&text), Ok(digest));
+    assert_eq!(
+        sigtrail_note::parse_subject(&text.to_uppercase()),
+        Err(Error::BadSubject)
+    );
+    assert_eq!(
+        sigtrail_note::parse_subject(&format!("sha256:{}", text[7..].to_uppercase())),
+        Err(Error::BadHex {
+            what: "subject digest"
+        })
+    );
+    assert!(matches!(
+        sigtrail_note::parse_subject(&text[..text.len() - 2]),
+        Err(Error::WrongLength { .. })
+    ));
+}

@@ -160,12 +160,19 @@ pub(super) async fn search(
             "give at least one of key, subject, name".into(),
         ));
     }
+    let subject = params
+        .subject
+        .map(|text| {
+            sigtrail_note::parse_subject(&text)
+                .map_err(|e| ApiError::BadQuery(format!("subject {text:?}: {e}")))
+        })
+        .transpose()?;
     let limit = params.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let records = state
         .store
         .search(&SearchQuery {
             signer: params.key,
-            subject: params.subject,
+            subject,
             name: params.name,
             after: params.after,
             limit,
@@ -185,7 +192,7 @@ fn hit(record: EntryRecord) -> SearchHit {
         index: record.index,
         leaf_hash: record.leaf_hash.to_string(),
         key: record.signer,
-        subject: record.subject,
+        subject: sigtrail_note::subject_text(&record.subject),
         name: record.name,
     }
 }

@@ -330,6 +330,8 @@ async fn proofs_by_index_and_hash_verify_and_bad_requests_get_4xx() {
         ("/api/v1/entries/20", StatusCode::NOT_FOUND, "does not exist"),
         ("/api/v1/entries/abc", StatusCode::BAD_REQUEST, "bad query"),
         ("/api/v1/entries?limit=5", StatusCode::BAD_REQUEST, "at least one"),
+        ("/api/v1/entries?subject=sha512%3A00", StatusCode::BAD_REQUEST, "sha256:"),
+        ("/api/v1/entries?subject=sha256%3Aabc", StatusCode::BAD_REQUEST, "subject digest"),
         ("/nope", StatusCode::NOT_FOUND, "no such route"),
     ];
     for (uri, want, message) in bad {

@@ -642,7 +642,7 @@ fn record(index: u64, entry: &SignedEntry) -> EntryRecord {
         index,
         leaf_hash: entry.leaf_hash(),
         signer: event.key.to_string(),
-        subject: event.subject_text(),
+        subject: event.subject,
         name: event.name.clone(),
     }
 }

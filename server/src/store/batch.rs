@@ -105,24 +105,25 @@ pub(crate) fn tile_width(data: &[u8]) -> Option<u16> {
         .filter(|width| (1..=FULL_WIDTH).contains(width))
 }
 
-/// Whether a new version of a tile or bundle must be written over the
-/// stored one (`None` if nothing is stored).
+/// Where a new version of a tile or bundle goes beyond the stored one
+/// (`None` if nothing is stored): the offset of the bytes to append, or
+/// `None` if the new version is the stored one.
 ///
 /// # Errors
 ///
 /// The contract's refusals: a full one with other bytes, a narrower one, or
 /// one whose bytes do not start with the stored ones.
-fn needs_write(
+fn appended_from(
     tile: TileKey,
     stored: Option<(u16, &[u8])>,
     new: (u16, &[u8]),
-) -> Result<bool, StoreError> {
+) -> Result<Option<usize>, StoreError> {
     let Some((stored_width, stored_data)) = stored else {
-        return Ok(true);
+        return Ok(Some(0));
     };
     let (new_width, new_data) = new;
     if stored_width == new_width && stored_data == new_data {
-        return Ok(false);
+        return Ok(None);
     }
     if stored_width == FULL_WIDTH {
         return Err(StoreError::FullTileChanged { tile });
@@ -134,14 +135,33 @@ fn needs_write(
             new_width,
         });
     }
-    if !new_data.starts_with(stored_data) {
+    if new_width == stored_width || !new_data.starts_with(stored_data) {
         return Err(StoreError::PrefixChanged {
             tile,
             stored_width,
             new_width,
         });
     }
-    Ok(true)
+    Ok(Some(stored_data.len()))
+}
+
+/// What a commit appends to a stored hash tile: the hashes after the
+/// stored ones, and the width they bring it to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TilePart<'a> {
+    pub level: u8,
+    pub index: u64,
+    pub upto: u16,
+    pub data: &'a [u8],
+}
+
+/// What a commit appends to a stored entry bundle: the entries after the
+/// stored ones, and the width they bring it to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BundlePart<'a> {
+    pub index: u64,
+    pub upto: u16,
+    pub data: &'a [u8],
 }
 
 /// The stored versions of hash tiles, by level and index.
@@ -150,12 +170,12 @@ pub(crate) type StoredTiles = HashMap<(u8, u64), Vec<u8>>;
 /// The stored versions of entry bundles, by index, with their width.
 pub(crate) type StoredBundles = HashMap<u64, (u16, Vec<u8>)>;
 
-/// The batch's tiles that change the store, given the stored versions of
-/// (at least) the batch's tiles.
+/// What the batch's tiles append to the store, given the stored versions
+/// of (at least) the batch's tiles.
 pub(crate) fn tiles_to_write<'a>(
     tiles: &'a [TileData],
     stored: &StoredTiles,
-) -> Result<Vec<&'a TileData>, StoreError> {
+) -> Result<Vec<TilePart<'a>>, StoreError> {
     let mut writes = Vec::with_capacity(tiles.len());
     for tile in tiles {
         let stored = stored
@@ -172,26 +192,35 @@ pub(crate) fn tiles_to_write<'a>(
             index: tile.index,
             len: tile.data.len(),
         })?;
-        if needs_write(tile.key(), stored, (width, &tile.data))? {
-            writes.push(tile);
+        if let Some(from) = appended_from(tile.key(), stored, (width, &tile.data))? {
+            writes.push(TilePart {
+                level: tile.level,
+                index: tile.index,
+                upto: width,
+                data: &tile.data[from..],
+            });
         }
     }
     Ok(writes)
 }
 
-/// The batch's bundles that change the store, given the stored versions of
-/// (at least) the batch's bundles.
+/// What the batch's bundles append to the store, given the stored
+/// versions of (at least) the batch's bundles.
 pub(crate) fn bundles_to_write<'a>(
     bundles: &'a [BundleData],
     stored: &StoredBundles,
-) -> Result<Vec<&'a BundleData>, StoreError> {
+) -> Result<Vec<BundlePart<'a>>, StoreError> {
     let mut writes = Vec::with_capacity(bundles.len());
     for bundle in bundles {
         let stored = stored
             .get(&bundle.index)
             .map(|(width, data)| (*width, data.as_slice()));
-        if needs_write(bundle.key(), stored, (bundle.width, &bundle.data))? {
-            writes.push(bundle);
+        if let Some(from) = appended_from(bundle.key(), stored, (bundle.width, &bundle.data))? {
+            writes.push(BundlePart {
+                index: bundle.index,
+                upto: bundle.width,
+                data: &bundle.data[from..],
+            });
         }
     }
     Ok(writes)

@@ -30,6 +30,7 @@ macro_rules! conformance_tests {
                 tiles_only_widen,
                 full_tiles_never_change,
                 bundles_only_widen,
+                widened_many_times,
                 find_leaves_dedups,
                 search_each_field_paginated,
                 update_checkpoint_swaps,
@@ -488,6 +489,96 @@ pub async fn bundles_only_widen(store: &dyn Store) {
     assert_eq!(snapshot(store).await, before);
 }
 
+/// A tile and a bundle widened by many commits, up to full, read back
+/// whole after each one; the full versions are then accepted again.
+pub async fn widened_many_times(store: &dyn Store) {
+    init(store).await;
+    for width in [1, 2, 3, 64, 200, 255, 256] {
+        commit_tile(store, test_tile(0, 3, usize::from(width), 1))
+            .await
+            .expect("wider tile");
+        commit_bundle(store, test_bundle(3, width, "a"))
+            .await
+            .expect("wider bundle");
+        assert_eq!(
+            store.tile(0, 3).await.expect("tile"),
+            Some(test_tile(0, 3, usize::from(width), 1).data)
+        );
+        assert_eq!(
+            store.bundle(3).await.expect("bundle"),
+            Some((width, test_bundle(3, width, "a").data))
+        );
+    }
+    let before = snapshot(store).await;
+    commit_tile(store, test_tile(0, 3, 256, 1))
+        .await
+        .expect("same full tile");
+    commit_bundle(store, test_bundle(3, 256, "a"))
+        .await
+        .expect("same full bundle");
+    assert_eq!(snapshot(store).await, before);
+}
+
+/// A log written in storage format 1 ([`fixtures::write_format_1`]) reads
+/// the same after the migration to format 2, and grows.
+///
+/// [`fixtures::write_format_1`]: super::fixtures::write_format_1
+pub async fn format_1_log_carries_over(store: &dyn Store) {
+    assert_eq!(store.meta().await.expect("meta"), Some(test_meta()));
+    assert_eq!(store.checkpoint().await.expect("checkpoint").size, 3);
+    for index in 0..3 {
+        assert_eq!(
+            store.entry(index).await.expect("entry"),
+            Some(test_entry(index, "a"))
+        );
+    }
+    let by_subject = SearchQuery {
+        subject: Some(test_entry(1, "a").subject),
+        limit: 10,
+        ..SearchQuery::default()
+    };
+    assert_eq!(
+        store.search(&by_subject).await.expect("search"),
+        vec![test_entry(1, "a")]
+    );
+    assert_eq!(
+        store.tile(0, 0).await.expect("tile"),
+        Some(test_tile(0, 0, 3, 1).data)
+    );
+    assert_eq!(
+        store.bundle(0).await.expect("bundle"),
+        Some((3, test_bundle(0, 3, "a").data))
+    );
+    let mut batch = test_batch(3, 2, "a");
+    batch.tiles = vec![test_tile(0, 0, 5, 1)];
+    batch.bundles = vec![test_bundle(0, 5, "a")];
+    store
+        .commit(&batch)
+        .await
+        .expect("commit after the migration");
+    assert_eq!(
+        store.tile(0, 0).await.expect("tile"),
+        Some(test_tile(0, 0, 5, 1).data)
+    );
+    assert_eq!(
+        store.bundle(0).await.expect("bundle"),
+        Some((5, test_bundle(0, 5, "a").data))
+    );
+    let mut duplicate = test_batch(5, 1, "b");
+    duplicate.entries[0].leaf_hash = test_entry(2, "a").leaf_hash;
+    let refused = store.commit(&duplicate).await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::DuplicateLeaf {
+                index: 5,
+                logged_at: 2
+            })
+        ),
+        "{refused:?}"
+    );
+}
+
 /// `find_leaves` returns the logged ones, once each, by index.
 pub async fn find_leaves_dedups(store: &dyn Store) {
     init(store).await;
@@ -527,7 +618,7 @@ pub async fn search_each_field_paginated(store: &dyn Store) {
         ),
         (
             SearchQuery {
-                subject: Some(sample.subject.clone()),
+                subject: Some(sample.subject),
                 ..SearchQuery::default()
             },
             want(&|i| i % 4 == 0),
@@ -542,7 +633,7 @@ pub async fn search_each_field_paginated(store: &dyn Store) {
         (
             SearchQuery {
                 signer: Some(sample.signer.clone()),
-                subject: Some(sample.subject.clone()),
+                subject: Some(sample.subject),
                 ..SearchQuery::default()
             },
             want(&|i| i % 12 == 0),

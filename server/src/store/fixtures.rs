@@ -1,9 +1,12 @@
 //! Fixtures for the store's own tests: a fresh store of each kind, and the
 //! log, entries, tiles and bundles the conformance suite writes.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use sigtrail_merkle::{leaf_hash, HASH_SIZE};
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
 use super::testing::TestDatabase;
 use super::{
@@ -75,6 +78,13 @@ fn signer(n: u64) -> String {
     format!("release{n}.example.com+0000000{n}+AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA{n}")
 }
 
+/// A subject digest of the test entries, `n` in its last byte.
+fn subject(n: u64) -> [u8; 32] {
+    let mut digest = [0x5a; 32];
+    digest[31] = u8::try_from(n).unwrap_or(u8::MAX);
+    digest
+}
+
 /// Entry `index`, tagged so that different tags give different leaf hashes:
 /// signer `index % 3`, subject `index % 4`, name `index % 5`.
 pub fn test_entry(index: u64, tag: &str) -> EntryRecord {
@@ -82,7 +92,7 @@ pub fn test_entry(index: u64, tag: &str) -> EntryRecord {
         index,
         leaf_hash: leaf_hash(format!("{tag} entry {index}").as_bytes()),
         signer: signer(index % 3),
-        subject: format!("sha256:{:064x}", index % 4),
+        subject: subject(index % 4),
         name: format!("pkg:cargo/example{}@1.0.0", index % 5),
     }
 }
@@ -121,4 +131,91 @@ pub fn test_batch(old_size: u64, count: u64, tag: &str) -> Batch {
         bundles: Vec::new(),
         checkpoint: format!("checkpoint {new_size} {tag}\n").into_bytes(),
     }
+}
+
+/// Brings a database to storage format 1 (the first migration of
+/// `migrator` only) and writes a log in it: [`test_meta`], entries 0 to 2
+/// tagged `a`, and the tile `test_tile(0, 0, 3, 1)` and bundle
+/// `test_bundle(0, 3, "a")` as format 1 stored them.
+///
+/// # Panics
+///
+/// If a statement fails.
+pub async fn write_format_1<DB>(pool: &Pool<DB>, migrator: Migrator)
+where
+    DB: Database,
+    DB::Connection: Migrate,
+    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let first = Migrator {
+        migrations: Cow::Owned(migrator.migrations[..1].to_vec()),
+        ..migrator
+    };
+    first.run(pool).await.expect("migrating to format 1");
+    let meta = test_meta();
+    let mut statements = vec![
+        (
+            "INSERT INTO log_meta (id, origin, vkey, format_version) VALUES (1, $1, $2, $3)",
+            vec![
+                Value::Text(meta.origin.clone()),
+                Value::Text(meta.vkey.clone()),
+                Value::Int(i64::from(meta.format_version)),
+            ],
+        ),
+        (
+            "INSERT INTO log_state (id, size, checkpoint) VALUES (1, 3, $1)",
+            vec![Value::Bytes(b"checkpoint 3\n".to_vec())],
+        ),
+    ];
+    for index in 0..3 {
+        let entry = test_entry(index, "a");
+        statements.push((
+            "INSERT INTO signers (vkey) VALUES ($1) ON CONFLICT (vkey) DO NOTHING",
+            vec![Value::Text(entry.signer.clone())],
+        ));
+        statements.push((
+            "INSERT INTO entries (idx, leaf_hash, signer_id, subject, name) \
+             VALUES ($1, $2, (SELECT id FROM signers WHERE vkey = $3), $4, $5)",
+            vec![
+                Value::Int(i64::try_from(index).unwrap_or(i64::MAX)),
+                Value::Bytes(entry.leaf_hash.0.to_vec()),
+                Value::Text(entry.signer),
+                Value::Text(sigtrail_note::subject_text(&entry.subject)),
+                Value::Text(entry.name),
+            ],
+        ));
+    }
+    statements.push((
+        "INSERT INTO tiles (level, idx, data) VALUES (0, 0, $1)",
+        vec![Value::Bytes(test_tile(0, 0, 3, 1).data)],
+    ));
+    statements.push((
+        "INSERT INTO bundles (idx, width, data) VALUES (0, 3, $1)",
+        vec![Value::Bytes(test_bundle(0, 3, "a").data)],
+    ));
+    for (sql, values) in &statements {
+        let mut query = sqlx::query::<DB>(sql);
+        for value in values {
+            query = match value {
+                Value::Text(text) => query.bind(text.as_str()),
+                Value::Bytes(bytes) => query.bind(bytes.as_slice()),
+                Value::Int(n) => query.bind(*n),
+            };
+        }
+        query
+            .execute(pool)
+            .await
+            .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    }
+}
+
+/// A value bound to a statement of [`write_format_1`].
+enum Value {
+    Text(String),
+    Bytes(Vec<u8>),
+    Int(i64),
 }

@@ -104,23 +104,21 @@ fn commit(log: &mut Log, batch: &Batch) -> Result<(), StoreError> {
     // 1. The compare-and-swap's check.
     check_size(log, batch.old_size)?;
     // 2, 3. Tiles and bundles, refused if they would rewrite stored bytes.
-    let tiles: Vec<_> = tiles_to_write(&batch.tiles, &log.tiles)?
-        .into_iter()
-        .cloned()
-        .collect();
-    let bundles: Vec<_> = bundles_to_write(&batch.bundles, &log.bundles)?
-        .into_iter()
-        .cloned()
-        .collect();
+    let tiles = tiles_to_write(&batch.tiles, &log.tiles)?;
+    let bundles = bundles_to_write(&batch.bundles, &log.bundles)?;
     // 4. Entries, refused if logged before.
     check_new_leaves(batch, |leaf| log.leaves.get(leaf).copied())?;
     // Apply.
     for tile in tiles {
-        log.tiles.insert((tile.level, tile.index), tile.data);
+        log.tiles
+            .entry((tile.level, tile.index))
+            .or_default()
+            .extend_from_slice(tile.data);
     }
     for bundle in bundles {
-        log.bundles
-            .insert(bundle.index, (bundle.width, bundle.data));
+        let stored = log.bundles.entry(bundle.index).or_default();
+        stored.0 = bundle.upto;
+        stored.1.extend_from_slice(bundle.data);
     }
     for entry in &batch.entries {
         log.leaves.insert(entry.leaf_hash, entry.index);
@@ -136,7 +134,7 @@ fn commit(log: &mut Log, batch: &Batch) -> Result<(), StoreError> {
 fn matches(entry: &EntryRecord, query: &SearchQuery) -> bool {
     let field = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
     field(&query.signer, &entry.signer)
-        && field(&query.subject, &entry.subject)
+        && query.subject.is_none_or(|want| want == entry.subject)
         && field(&query.name, &entry.name)
 }
 

@@ -15,6 +15,7 @@ use sigtrail_merkle::Hash;
 mod batch;
 mod error;
 mod memory;
+mod parts;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -54,8 +55,8 @@ pub struct EntryRecord {
     pub leaf_hash: Hash,
     /// The signer's verifier key, as written in the entry.
     pub signer: String,
-    /// The artifact digest, `sha256:<hex>`.
-    pub subject: String,
+    /// The SHA-256 digest of the artifact.
+    pub subject: [u8; 32],
     /// The artifact name, e.g. `pkg:cargo/example@1.4.2`.
     pub name: String,
 }
@@ -140,7 +141,7 @@ pub struct SearchQuery {
     /// Only entries signed by this verifier key.
     pub signer: Option<String>,
     /// Only entries for this artifact digest.
-    pub subject: Option<String>,
+    pub subject: Option<[u8; 32]>,
     /// Only entries with this artifact name.
     pub name: Option<String>,
     /// Only entries with an index above this one (a pagination cursor).

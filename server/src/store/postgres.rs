@@ -1,11 +1,16 @@
 //! The PostgreSQL store: production, schema in `migrations/postgres`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use sigtrail_merkle::Hash;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{PgConnection, Postgres};
+use sqlx::{Executor, PgConnection, Postgres};
 
-use super::batch::{bundles_to_write, tiles_to_write, StoredBundles, StoredTiles};
+use super::batch::{
+    bundles_to_write, check_new_leaves, tiles_to_write, StoredBundles, StoredTiles,
+};
+use super::parts::{compress_bundle, grouped, join_bundle, join_tile};
 use super::sql::{self, from_db, leaf_from_db, to_db};
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
 
@@ -40,7 +45,7 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
-    /// Step 2 of a commit: the hash tiles that are new or wider.
+    /// Step 2 of a commit: the parts that widen hash tiles or add new ones.
     async fn write_tiles(tx: &mut PgConnection, batch: &Batch) -> Result<(), StoreError> {
         if batch.tiles.is_empty() {
             return Ok(());
@@ -51,49 +56,52 @@ impl PostgresStore {
             .iter()
             .map(|t| to_db(t.index))
             .collect::<Result<Vec<_>, _>>()?;
-        // One index lookup per tile, whatever the planner knows of the table
-        // (see `find_leaves`).
-        let rows: Vec<(i16, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT t.level, t.idx, t.data FROM UNNEST($1::smallint[], $2::bigint[]) AS u(level, idx) \
-             CROSS JOIN LATERAL (SELECT level, idx, data FROM tiles \
-                 WHERE tiles.level = u.level AND tiles.idx = u.idx LIMIT 1) AS t",
+        // One index range scan per tile, whatever the planner knows of the
+        // table (see `probe_leaves`); OFFSET 0 keeps the subquery apart.
+        let rows: Vec<(i16, i64, i16, Vec<u8>)> = sqlx::query_as(
+            "SELECT u.level, u.idx, p.upto, p.data \
+             FROM UNNEST($1::smallint[], $2::bigint[]) AS u(level, idx) \
+             CROSS JOIN LATERAL (SELECT upto, data FROM tile_parts \
+                 WHERE tile_parts.level = u.level AND tile_parts.idx = u.idx OFFSET 0) AS p \
+             ORDER BY u.level, u.idx, p.upto",
         )
         .bind(&levels)
         .bind(&indexes)
         .fetch_all(&mut *tx)
         .await?;
         let mut stored = StoredTiles::new();
-        for (level, index, data) in rows {
-            let level = from_db(level, "tiles.level")?;
-            stored.insert((level, from_db(index, "tiles.idx")?), data);
+        let rows = rows
+            .into_iter()
+            .map(|(level, index, upto, data)| ((level, index), (upto, data)));
+        for ((level, index), parts) in grouped(rows) {
+            let key = (
+                from_db(level, "tile_parts.level")?,
+                from_db(index, "tile_parts.idx")?,
+            );
+            if let Some(tile) = join_tile(parts)? {
+                stored.insert(key, tile);
+            }
         }
-        let writes = tiles_to_write(&batch.tiles, &stored)?;
-        // The WHERE clause keeps the widening-only rule in the database too.
+        let parts = tiles_to_write(&batch.tiles, &stored)?;
         sqlx::query(
-            "INSERT INTO tiles (level, idx, data) \
-             SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::bytea[]) \
-             ON CONFLICT (level, idx) DO UPDATE SET data = excluded.data \
-             WHERE octet_length(tiles.data) < octet_length(excluded.data)",
+            "INSERT INTO tile_parts (level, idx, upto, data) \
+             SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::smallint[], $4::bytea[])",
         )
+        .bind(parts.iter().map(|p| i16::from(p.level)).collect::<Vec<_>>())
         .bind(
-            writes
+            parts
                 .iter()
-                .map(|t| i16::from(t.level))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            writes
-                .iter()
-                .map(|t| to_db(t.index))
+                .map(|p| to_db(p.index))
                 .collect::<Result<Vec<_>, _>>()?,
         )
-        .bind(writes.iter().map(|t| t.data.as_slice()).collect::<Vec<_>>())
+        .bind(parts.iter().map(|p| upto_to_db(p.upto)).collect::<Vec<_>>())
+        .bind(parts.iter().map(|p| p.data).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
         Ok(())
     }
 
-    /// Step 3 of a commit: the entry bundles that are new or wider.
+    /// Step 3 of a commit: the parts that widen entry bundles or add new ones.
     async fn write_bundles(tx: &mut PgConnection, batch: &Batch) -> Result<(), StoreError> {
         if batch.bundles.is_empty() {
             return Ok(());
@@ -103,49 +111,53 @@ impl PostgresStore {
             .iter()
             .map(|b| to_db(b.index))
             .collect::<Result<Vec<_>, _>>()?;
-        let rows: Vec<(i64, i16, Vec<u8>)> =
-            sqlx::query_as("SELECT idx, width, data FROM bundles WHERE idx = ANY($1)")
-                .bind(&indexes)
-                .fetch_all(&mut *tx)
-                .await?;
+        let rows: Vec<(i64, i16, i16, Vec<u8>)> = sqlx::query_as(
+            "SELECT u.idx, p.upto, p.codec, p.data FROM UNNEST($1::bigint[]) AS u(idx) \
+             CROSS JOIN LATERAL (SELECT upto, codec, data FROM bundle_parts \
+                 WHERE bundle_parts.idx = u.idx OFFSET 0) AS p \
+             ORDER BY u.idx, p.upto",
+        )
+        .bind(&indexes)
+        .fetch_all(&mut *tx)
+        .await?;
         let mut stored = StoredBundles::new();
-        for (index, width, data) in rows {
-            let width = from_db(width, "bundles.width")?;
-            stored.insert(from_db(index, "bundles.idx")?, (width, data));
+        let rows = rows
+            .into_iter()
+            .map(|(index, upto, codec, data)| (index, (upto, codec, data)));
+        for (index, parts) in grouped(rows) {
+            if let Some(bundle) = join_bundle(parts)? {
+                stored.insert(from_db(index, "bundle_parts.idx")?, bundle);
+            }
         }
-        let writes = bundles_to_write(&batch.bundles, &stored)?;
+        let parts = bundles_to_write(&batch.bundles, &stored)?;
+        let (codecs, data): (Vec<i16>, Vec<Vec<u8>>) =
+            parts.iter().map(|p| compress_bundle(p.data)).unzip();
         sqlx::query(
-            "INSERT INTO bundles (idx, width, data) \
-             SELECT * FROM UNNEST($1::bigint[], $2::smallint[], $3::bytea[]) \
-             ON CONFLICT (idx) DO UPDATE SET width = excluded.width, data = excluded.data \
-             WHERE bundles.width < excluded.width",
+            "INSERT INTO bundle_parts (idx, upto, codec, data) \
+             SELECT * FROM UNNEST($1::bigint[], $2::smallint[], $3::smallint[], $4::bytea[])",
         )
         .bind(
-            writes
+            parts
                 .iter()
-                .map(|b| to_db(b.index))
+                .map(|p| to_db(p.index))
                 .collect::<Result<Vec<_>, _>>()?,
         )
-        // Widths are 1..=256 (Batch::check), and the table checks it again.
-        .bind(
-            writes
-                .iter()
-                .map(|b| i16::try_from(b.width).unwrap_or(i16::MAX))
-                .collect::<Vec<_>>(),
-        )
-        .bind(writes.iter().map(|b| b.data.as_slice()).collect::<Vec<_>>())
+        .bind(parts.iter().map(|p| upto_to_db(p.upto)).collect::<Vec<_>>())
+        .bind(codecs)
+        .bind(data)
         .execute(&mut *tx)
         .await?;
         Ok(())
     }
 
     /// Step 4 of a commit: the signers not seen before, then the entries,
-    /// indexed from `first` (the batch's old size).
+    /// indexed from `first` (the batch's old size), unless one of their
+    /// leaf hashes is logged already.
     async fn insert_entries(
         tx: &mut PgConnection,
         batch: &Batch,
         first: i64,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), StoreError> {
         if batch.entries.is_empty() {
             return Ok(());
         }
@@ -157,27 +169,33 @@ impl PostgresStore {
         .bind(&signers)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO entries (idx, leaf_hash, signer_id, subject, name) \
+        let leaves: Vec<&[u8]> = batch
+            .entries
+            .iter()
+            .map(|e| e.leaf_hash.0.as_slice())
+            .collect();
+        // The leaf-hash index is not unique: the statement inserts nothing
+        // if a leaf hash is logged already (one index probe per leaf, as in
+        // `probe_leaves`).
+        let inserted = sqlx::query(
+            "WITH logged AS (SELECT e.idx FROM UNNEST($2::bytea[]) AS q(leaf_hash) \
+                 CROSS JOIN LATERAL (SELECT idx FROM entries \
+                     WHERE entries.leaf_hash = q.leaf_hash LIMIT 1) AS e) \
+             INSERT INTO entries (idx, leaf_hash, signer_id, subject, name) \
              SELECT u.idx, u.leaf_hash, s.id, u.subject, u.name \
-             FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::text[], $5::text[]) \
+             FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::bytea[], $5::text[]) \
                   AS u(idx, leaf_hash, signer, subject, name) \
-             JOIN signers s ON s.vkey = u.signer",
+             JOIN signers s ON s.vkey = u.signer \
+             WHERE NOT EXISTS (SELECT 1 FROM logged)",
         )
         .bind((first..).take(batch.entries.len()).collect::<Vec<i64>>())
-        .bind(
-            batch
-                .entries
-                .iter()
-                .map(|e| e.leaf_hash.0.as_slice())
-                .collect::<Vec<_>>(),
-        )
+        .bind(&leaves)
         .bind(&signers)
         .bind(
             batch
                 .entries
                 .iter()
-                .map(|e| e.subject.as_str())
+                .map(|e| e.subject.as_slice())
                 .collect::<Vec<_>>(),
         )
         .bind(
@@ -188,8 +206,27 @@ impl PostgresStore {
                 .collect::<Vec<_>>(),
         )
         .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if usize::try_from(inserted).ok() == Some(batch.entries.len()) {
+            return Ok(());
+        }
+        let logged = probe_leaves(
+            &mut *tx,
+            &batch
+                .entries
+                .iter()
+                .map(|e| e.leaf_hash)
+                .collect::<Vec<_>>(),
+        )
         .await?;
-        Ok(())
+        let logged: HashMap<_, _> = logged.into_iter().collect();
+        check_new_leaves(batch, |leaf| logged.get(leaf).copied())?;
+        // Every leaf is new, so an entry's signer was not found: the
+        // statement before this one inserts each.
+        Err(StoreError::Corrupt {
+            column: "signers.vkey",
+        })
     }
 
     /// The commit's transaction, up to (not including) its COMMIT.
@@ -200,10 +237,8 @@ impl PostgresStore {
         // 2, 3. Tiles and bundles, refused if they would rewrite stored bytes.
         Self::write_tiles(tx, batch).await?;
         Self::write_bundles(tx, batch).await?;
-        // 4. Entries; a leaf hash logged before violates the unique index.
-        Self::insert_entries(tx, batch, to_db(batch.old_size)?)
-            .await
-            .map_err(StoreError::Database)
+        // 4. Entries, refused if a leaf hash is logged already.
+        Self::insert_entries(tx, batch, to_db(batch.old_size)?).await
     }
 }
 
@@ -245,26 +280,7 @@ impl Store for PostgresStore {
     }
 
     async fn find_leaves(&self, leaves: &[Hash]) -> Result<Vec<(Hash, u64)>, StoreError> {
-        if leaves.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One index lookup per leaf. `leaf_hash = ANY($1)` lets the planner
-        // pick a scan of the whole table when it has no statistics (a table
-        // never analyzed), which makes every batch cost O(size); the LIMIT
-        // keeps the subquery from being flattened into such a join.
-        let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(
-            "SELECT e.leaf_hash, e.idx \
-             FROM (SELECT DISTINCT leaf_hash FROM UNNEST($1::bytea[]) AS q(leaf_hash)) AS u \
-             CROSS JOIN LATERAL (SELECT leaf_hash, idx FROM entries \
-                 WHERE entries.leaf_hash = u.leaf_hash LIMIT 1) AS e \
-             ORDER BY e.idx",
-        )
-        .bind(leaves.iter().map(|h| h.0.as_slice()).collect::<Vec<_>>())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(leaf, index)| Ok((leaf_from_db(&leaf)?, from_db(index, "entries.idx")?)))
-            .collect()
+        probe_leaves(&self.pool, leaves).await
     }
 
     async fn entry(&self, index: u64) -> Result<Option<EntryRecord>, StoreError> {
@@ -276,14 +292,63 @@ impl Store for PostgresStore {
     }
 }
 
+/// A width for a `SMALLINT` column: widths are `1..=256` (`Batch::check`),
+/// and the tables check it again.
+fn upto_to_db(upto: u16) -> i16 {
+    i16::try_from(upto).unwrap_or(i16::MAX)
+}
+
+/// Which of these leaf hashes are logged, with their index, each once, in
+/// ascending index order.
+///
+/// One index lookup per leaf. `leaf_hash = ANY($1)` lets the planner pick a
+/// scan of the whole table when it has no statistics (a table never
+/// analyzed), which makes every batch cost O(size); the LIMIT keeps the
+/// subquery from being flattened into such a join.
+async fn probe_leaves<'e, E>(db: E, leaves: &[Hash]) -> Result<Vec<(Hash, u64)>, StoreError>
+where
+    E: Executor<'e, Database = Postgres>,
+{
+    if leaves.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT e.leaf_hash, e.idx \
+         FROM (SELECT DISTINCT leaf_hash FROM UNNEST($1::bytea[]) AS q(leaf_hash)) AS u \
+         CROSS JOIN LATERAL (SELECT leaf_hash, idx FROM entries \
+             WHERE entries.leaf_hash = u.leaf_hash LIMIT 1) AS e \
+         ORDER BY e.idx",
+    )
+    .bind(leaves.iter().map(|h| h.0.as_slice()).collect::<Vec<_>>())
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|(leaf, index)| Ok((leaf_from_db(&leaf)?, from_db(index, "entries.idx")?)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::conformance::conformance_tests;
+    use crate::store::conformance::{self, conformance_tests};
     use crate::store::fixtures::{self, test_batch, test_meta};
     use crate::store::testing::TestDatabase;
 
     conformance_tests!(fixtures::postgres);
+
+    #[tokio::test]
+    async fn format_1_log_carries_over() {
+        let Some(database) = TestDatabase::create().await else {
+            return;
+        };
+        let pool = PgPool::connect(database.url()).await.expect("connect");
+        fixtures::write_format_1(&pool, sqlx::migrate!("./migrations/postgres")).await;
+        pool.close().await;
+        let store = PostgresStore::open(database.url())
+            .await
+            .expect("migrating to format 2");
+        conformance::format_1_log_carries_over(&store).await;
+    }
 
     #[tokio::test]
     async fn reopen_keeps_data() {

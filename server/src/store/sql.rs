@@ -10,6 +10,7 @@ use sigtrail_merkle::Hash;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Transaction, Type};
 
 use super::batch::check_new_leaves;
+use super::parts::{join_bundle, join_tile};
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
 
 /// A number for a `BIGINT` / `INTEGER` column.
@@ -47,7 +48,7 @@ pub(crate) struct EntryRow {
     idx: i64,
     leaf_hash: Vec<u8>,
     signer: String,
-    subject: String,
+    subject: Vec<u8>,
     name: String,
 }
 
@@ -57,7 +58,9 @@ impl EntryRow {
             index: from_db(self.idx, "entries.idx")?,
             leaf_hash: leaf_from_db(&self.leaf_hash)?,
             signer: self.signer,
-            subject: self.subject,
+            subject: self.subject.try_into().map_err(|_| StoreError::Corrupt {
+                column: "entries.subject",
+            })?,
             name: self.name,
         })
     }
@@ -183,7 +186,7 @@ where
     }
 }
 
-/// The widest stored version of a hash tile.
+/// The widest stored version of a hash tile, joined from its parts.
 pub(crate) async fn tile<'e, DB, E>(
     db: E,
     level: u8,
@@ -195,21 +198,23 @@ where
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> i16: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'r> (Vec<u8>,): FromRow<'r, DB::Row>,
+    for<'r> (i16, Vec<u8>): FromRow<'r, DB::Row>,
 {
     let Ok(index) = i64::try_from(index) else {
         return Ok(None);
     };
-    Ok(
-        sqlx::query_scalar("SELECT data FROM tiles WHERE level = $1 AND idx = $2")
-            .bind(i16::from(level))
-            .bind(index)
-            .fetch_optional(db)
-            .await?,
+    let parts: Vec<(i16, Vec<u8>)> = sqlx::query_as(
+        "SELECT upto, data FROM tile_parts WHERE level = $1 AND idx = $2 ORDER BY upto",
     )
+    .bind(i16::from(level))
+    .bind(index)
+    .fetch_all(db)
+    .await?;
+    join_tile(parts)
 }
 
-/// The widest stored version of an entry bundle, with its width.
+/// The widest stored version of an entry bundle, joined from its parts,
+/// with its width.
 pub(crate) async fn bundle<'e, DB, E>(
     db: E,
     index: u64,
@@ -219,18 +224,17 @@ where
     E: Executor<'e, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'r> (i16, Vec<u8>): FromRow<'r, DB::Row>,
+    for<'r> (i16, i16, Vec<u8>): FromRow<'r, DB::Row>,
 {
     let Ok(index) = i64::try_from(index) else {
         return Ok(None);
     };
-    let row: Option<(i16, Vec<u8>)> =
-        sqlx::query_as("SELECT width, data FROM bundles WHERE idx = $1")
+    let parts: Vec<(i16, i16, Vec<u8>)> =
+        sqlx::query_as("SELECT upto, codec, data FROM bundle_parts WHERE idx = $1 ORDER BY upto")
             .bind(index)
-            .fetch_optional(db)
+            .fetch_all(db)
             .await?;
-    row.map(|(width, data)| Ok((from_db(width, "bundles.width")?, data)))
-        .transpose()
+    join_bundle(parts)
 }
 
 /// The entry at a leaf index.
@@ -265,37 +269,43 @@ where
     for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'r> EntryRow: FromRow<'r, DB::Row>,
 {
     let mut sql = String::from(select_entries!());
     sql.push_str(" WHERE TRUE");
-    let mut fields: Vec<&str> = Vec::new();
+    // The filters that are set, in the order their values are bound below.
     let filters = [
         (
-            &query.signer,
+            query.signer.is_some(),
             "e.signer_id = (SELECT id FROM signers WHERE vkey = $N)",
         ),
-        (&query.subject, "e.subject = $N"),
-        (&query.name, "e.name = $N"),
+        (query.subject.is_some(), "e.subject = $N"),
+        (query.name.is_some(), "e.name = $N"),
     ];
-    for (value, filter) in filters {
-        if let Some(value) = value {
-            fields.push(value);
-            let placeholder = format!("${}", fields.len());
+    let mut n = 0;
+    for (set, filter) in filters {
+        if set {
+            n += 1;
             sql.push_str(" AND ");
-            sql.push_str(&filter.replace("$N", &placeholder));
+            sql.push_str(&filter.replace("$N", &format!("${n}")));
         }
     }
-    let n = fields.len();
     sql.push_str(&format!(
         " AND e.idx > ${} ORDER BY e.idx LIMIT ${}",
         n + 1,
         n + 2
     ));
     let mut statement = sqlx::query_as::<DB, EntryRow>(&sql);
-    for field in fields {
-        statement = statement.bind(field);
+    if let Some(signer) = &query.signer {
+        statement = statement.bind(signer.as_str());
+    }
+    if let Some(subject) = &query.subject {
+        statement = statement.bind(subject.as_slice());
+    }
+    if let Some(name) = &query.name {
+        statement = statement.bind(name.as_str());
     }
     // Indexes are never negative, and none is above i64::MAX.
     let after = query

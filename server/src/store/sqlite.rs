@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::batch::{bundles_to_write, tiles_to_write, StoredBundles, StoredTiles};
+use super::parts::compress_bundle;
 use super::sql::{self, from_db, leaf_from_db, to_db};
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
 
@@ -69,7 +70,7 @@ impl SqliteStore {
         Ok(SqliteStore { pool })
     }
 
-    /// Step 2 of a commit: the hash tiles that are new or wider.
+    /// Step 2 of a commit: the parts that widen hash tiles or add new ones.
     async fn write_tiles(tx: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
         let mut stored = StoredTiles::new();
         for tile in &batch.tiles {
@@ -77,23 +78,19 @@ impl SqliteStore {
                 stored.insert((tile.level, tile.index), data);
             }
         }
-        for tile in tiles_to_write(&batch.tiles, &stored)? {
-            // The WHERE clause keeps the widening-only rule in the database too.
-            sqlx::query(
-                "INSERT INTO tiles (level, idx, data) VALUES (?, ?, ?) \
-                 ON CONFLICT (level, idx) DO UPDATE SET data = excluded.data \
-                 WHERE length(tiles.data) < length(excluded.data)",
-            )
-            .bind(i64::from(tile.level))
-            .bind(to_db(tile.index)?)
-            .bind(tile.data.as_slice())
-            .execute(&mut *tx)
-            .await?;
+        for part in tiles_to_write(&batch.tiles, &stored)? {
+            sqlx::query("INSERT INTO tile_parts (level, idx, upto, data) VALUES (?, ?, ?, ?)")
+                .bind(i64::from(part.level))
+                .bind(to_db(part.index)?)
+                .bind(i64::from(part.upto))
+                .bind(part.data)
+                .execute(&mut *tx)
+                .await?;
         }
         Ok(())
     }
 
-    /// Step 3 of a commit: the entry bundles that are new or wider.
+    /// Step 3 of a commit: the parts that widen entry bundles or add new ones.
     async fn write_bundles(tx: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
         let mut stored = StoredBundles::new();
         for bundle in &batch.bundles {
@@ -101,17 +98,15 @@ impl SqliteStore {
                 stored.insert(bundle.index, found);
             }
         }
-        for bundle in bundles_to_write(&batch.bundles, &stored)? {
-            sqlx::query(
-                "INSERT INTO bundles (idx, width, data) VALUES (?, ?, ?) \
-                 ON CONFLICT (idx) DO UPDATE SET width = excluded.width, data = excluded.data \
-                 WHERE bundles.width < excluded.width",
-            )
-            .bind(to_db(bundle.index)?)
-            .bind(i64::from(bundle.width))
-            .bind(bundle.data.as_slice())
-            .execute(&mut *tx)
-            .await?;
+        for part in bundles_to_write(&batch.bundles, &stored)? {
+            let (codec, data) = compress_bundle(part.data);
+            sqlx::query("INSERT INTO bundle_parts (idx, upto, codec, data) VALUES (?, ?, ?, ?)")
+                .bind(to_db(part.index)?)
+                .bind(i64::from(part.upto))
+                .bind(codec)
+                .bind(data)
+                .execute(&mut *tx)
+                .await?;
         }
         Ok(())
     }
@@ -135,7 +130,7 @@ impl SqliteStore {
             .bind(index)
             .bind(entry.leaf_hash.0.as_slice())
             .bind(entry.signer.as_str())
-            .bind(entry.subject.as_str())
+            .bind(entry.subject.as_slice())
             .bind(entry.name.as_str())
             .execute(&mut *tx)
             .await?;
@@ -228,10 +223,27 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::conformance::conformance_tests;
+    use crate::store::conformance::{self, conformance_tests};
     use crate::store::fixtures::{self, test_batch, test_meta, test_tile};
 
     conformance_tests!(fixtures::sqlite);
+
+    #[tokio::test]
+    async fn format_1_log_carries_over() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.db");
+        let path = path.to_str().expect("UTF-8 path");
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(options).await.expect("connect");
+        fixtures::write_format_1(&pool, sqlx::migrate!("./migrations/sqlite")).await;
+        pool.close().await;
+        let store = SqliteStore::open(path)
+            .await
+            .expect("migrating to format 2");
+        conformance::format_1_log_carries_over(&store).await;
+    }
 
     #[tokio::test]
     async fn reopen_keeps_data() {
