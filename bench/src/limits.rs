@@ -198,9 +198,10 @@ async fn insert_into(
     let fsync: String = sqlx::query_scalar("SHOW fsync").fetch_one(&pool).await?;
     pool.execute(
         "CREATE TABLE scratch (idx BIGINT PRIMARY KEY, leaf_hash BYTEA NOT NULL, signer_id INTEGER NOT NULL, \
-         subject TEXT NOT NULL, name TEXT NOT NULL); \
-         CREATE UNIQUE INDEX scratch_leaf_hash ON scratch (leaf_hash); \
-         CREATE INDEX scratch_subject ON scratch (subject, idx); \
+         subject BYTEA NOT NULL, name TEXT NOT NULL); \
+         CREATE INDEX scratch_leaf_hash ON scratch USING hash (leaf_hash); \
+         CREATE INDEX scratch_signer ON scratch (signer_id, idx); \
+         CREATE INDEX scratch_subject ON scratch USING hash (subject); \
          CREATE INDEX scratch_name ON scratch (name, idx)",
     )
     .await?;
@@ -212,9 +213,9 @@ async fn insert_into(
             .iter()
             .map(|i| leaf_hash(&i.to_be_bytes()).0.to_vec())
             .collect();
-        let subjects: Vec<String> = hashes
+        let subjects: Vec<Vec<u8>> = idx
             .iter()
-            .map(|h| format!("sha256:{}", hex(h)))
+            .map(|i| leaf_hash(&(!i).to_be_bytes()).0.to_vec())
             .collect();
         let names: Vec<String> = idx
             .iter()
@@ -222,7 +223,7 @@ async fn insert_into(
             .collect();
         let started = Instant::now();
         sqlx::query(
-            "INSERT INTO scratch SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::INTEGER[], $4::TEXT[], $5::TEXT[])",
+            "INSERT INTO scratch SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[], $3::INTEGER[], $4::BYTEA[], $5::TEXT[])",
         )
         .bind(&idx)
         .bind(&hashes)
@@ -236,8 +237,4 @@ async fn insert_into(
     }
     pool.close().await;
     Ok((rows as f64 / busy.as_secs_f64(), fsync == "on"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
