@@ -1,5 +1,7 @@
 //! `POST /api/v1/entries`, `GET /api/v1/entries/{index}`, `GET /api/v1/entries?…`.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -41,7 +43,7 @@ pub(super) struct SubmitResponse {
 /// Verifies an entry, queues it, and answers once its batch is committed:
 /// 201 with the bundle for a new entry, 200 for one already logged.
 pub(super) async fn submit(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<SubmitResponse>), ApiError> {
     let outcome = submit_body(&state, body).await;
@@ -76,7 +78,10 @@ async fn submit_body(
         status,
         Json(SubmitResponse {
             index: logged.index,
-            proof: String::from_utf8_lossy(&logged.bundle).into_owned(),
+            // The sequencer writes the bundle as text: no copy is needed.
+            proof: String::from_utf8(logged.bundle).map_err(|e| {
+                ApiError::Internal(anyhow::anyhow!("entry bundle is not UTF-8: {e}"))
+            })?,
         }),
     ))
 }
@@ -94,7 +99,7 @@ pub(super) struct EntryResponse {
 
 /// The entry at an index, decoded.
 pub(super) async fn get_entry(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     index: Result<Path<u64>, PathRejection>,
 ) -> Result<Json<EntryResponse>, ApiError> {
     let Path(index) = index.map_err(|e| ApiError::BadQuery(e.body_text()))?;
@@ -151,7 +156,7 @@ pub(super) struct SearchResponse {
 
 /// Entries by signer key, subject digest and/or name, in index order.
 pub(super) async fn search(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Json<SearchResponse>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::BadQuery(e.body_text()))?;

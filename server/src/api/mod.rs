@@ -85,7 +85,7 @@ pub fn router(state: AppState) -> Router {
             limits.request_timeout,
         ))
         .layer(TraceLayer::new_for_http().on_failure(log_failure))
-        .with_state(state)
+        .with_state(Arc::new(state))
 }
 
 /// Logs a failed request. A 503 is the log shedding load or waiting for

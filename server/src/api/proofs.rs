@@ -1,5 +1,7 @@
 //! `GET /api/v1/proof/inclusion` and `GET /api/v1/proof/consistency`.
 
+use std::sync::Arc;
+
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -26,7 +28,7 @@ pub(super) struct InclusionResponse {
 /// The inclusion proof of a leaf, by index or by leaf hash, in the tree of
 /// `size` leaves.
 pub(super) async fn inclusion(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     params: Result<Query<InclusionParams>, QueryRejection>,
 ) -> Result<Json<InclusionResponse>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::BadQuery(e.body_text()))?;
@@ -76,7 +78,7 @@ pub(super) struct ConsistencyResponse {
 
 /// The consistency proof between the trees of `old` and `new` leaves.
 pub(super) async fn consistency(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     params: Result<Query<ConsistencyParams>, QueryRejection>,
 ) -> Result<Json<ConsistencyResponse>, ApiError> {
     let Query(ConsistencyParams { old, new }) =

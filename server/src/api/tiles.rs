@@ -1,5 +1,7 @@
 //! The C2SP tlog-tiles routes, `/api/v1/log`, `/healthz` and `/metrics`.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -25,7 +27,7 @@ fn bytes_response(body: Vec<u8>, content_type: &'static str, cache: &'static str
 }
 
 /// The latest signed checkpoint.
-pub(super) async fn checkpoint(State(state): State<AppState>) -> Response {
+pub(super) async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
     let published = state.reader.published();
     bytes_response(
         published.checkpoint.clone(),
@@ -42,7 +44,7 @@ fn parse_tile_path(prefix: &str, rest: &str) -> Result<TilePath, ApiError> {
 
 /// A hash tile, full or partial.
 pub(super) async fn tile(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(rest): Path<String>,
 ) -> Result<Response, ApiError> {
     let TilePath::Hashes(id) = parse_tile_path("tile/", &rest)? else {
@@ -57,7 +59,7 @@ pub(super) async fn tile(
 
 /// An entry bundle, full or partial.
 pub(super) async fn entry_bundle(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     Path(rest): Path<String>,
 ) -> Result<Response, ApiError> {
     let TilePath::Entries(id) = parse_tile_path("tile/entries/", &rest)? else {
@@ -84,7 +86,7 @@ pub(super) struct LogInfo {
 }
 
 /// The log's origin, key, size and witness policy.
-pub(super) async fn log_info(State(state): State<AppState>) -> Json<LogInfo> {
+pub(super) async fn log_info(State(state): State<Arc<AppState>>) -> Json<LogInfo> {
     Json(LogInfo {
         origin: state.identity.origin().to_owned(),
         vkey: state.identity.vkey().to_string(),
@@ -100,7 +102,7 @@ pub(super) async fn healthz() -> &'static str {
 }
 
 /// Prometheus text exposition.
-pub(super) async fn metrics(State(state): State<AppState>) -> Response {
+pub(super) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
