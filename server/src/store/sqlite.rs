@@ -1,5 +1,6 @@
 //! The SQLite store: the embedded default, schema in `migrations/sqlite`.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -23,6 +24,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Leaf hashes looked up per statement, well under SQLite's variable limit.
 const LEAVES_PER_QUERY: usize = 500;
+
+/// Entries inserted per statement: five variables each, well under
+/// SQLite's limit of 32,766.
+const ENTRIES_PER_INSERT: usize = 1000;
 
 /// A [`Store`] in an SQLite database file.
 ///
@@ -112,28 +117,41 @@ impl SqliteStore {
     }
 
     /// Step 4 of a commit: the signers not seen before, then the entries,
-    /// indexed from `first` (the batch's old size).
+    /// indexed from `first` (the batch's old size), many to a statement.
     async fn insert_entries(
         tx: &mut SqliteConnection,
         batch: &Batch,
         first: i64,
     ) -> Result<(), sqlx::Error> {
-        for (index, entry) in (first..).zip(&batch.entries) {
+        let mut signer_ids = HashMap::new();
+        for entry in &batch.entries {
+            let signer = entry.signer.as_str();
+            if signer_ids.contains_key(signer) {
+                continue;
+            }
             sqlx::query("INSERT INTO signers (vkey) VALUES (?) ON CONFLICT (vkey) DO NOTHING")
-                .bind(entry.signer.as_str())
+                .bind(signer)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "INSERT INTO entries (idx, leaf_hash, signer_id, subject, name) \
-                 VALUES (?, ?, (SELECT id FROM signers WHERE vkey = ?), ?, ?)",
-            )
-            .bind(index)
-            .bind(entry.leaf_hash.0.as_slice())
-            .bind(entry.signer.as_str())
-            .bind(entry.subject.as_slice())
-            .bind(entry.name.as_str())
-            .execute(&mut *tx)
-            .await?;
+            let id: i64 = sqlx::query_scalar("SELECT id FROM signers WHERE vkey = ?")
+                .bind(signer)
+                .fetch_one(&mut *tx)
+                .await?;
+            signer_ids.insert(signer, id);
+        }
+        let indexed = (first..).zip(&batch.entries).collect::<Vec<_>>();
+        for chunk in indexed.chunks(ENTRIES_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO entries (idx, leaf_hash, signer_id, subject, name) ",
+            );
+            insert.push_values(chunk, |mut row, (index, entry)| {
+                row.push_bind(*index)
+                    .push_bind(entry.leaf_hash.0.as_slice())
+                    .push_bind(signer_ids[entry.signer.as_str()])
+                    .push_bind(entry.subject.as_slice())
+                    .push_bind(entry.name.as_str());
+            });
+            insert.build().execute(&mut *tx).await?;
         }
         Ok(())
     }
