@@ -8,7 +8,10 @@ use sigtrail_note::{Algorithm, Checkpoint, Note, SignerKey, VerifierKey};
 
 use crate::store::LogMeta;
 
-/// The version of sigtrail's storage layout written into `log_meta`.
+/// The version of the log's data formats (entries, entry bundles, tiles and
+/// checkpoints as the log serves them) written into `log_meta`. The layout
+/// of the tables that hold them is versioned by the schema migrations
+/// instead, which carry a log over without changing what it serves.
 pub const FORMAT_VERSION: u32 = 1;
 
 /// A log's origin and signing key.

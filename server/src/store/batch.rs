@@ -105,9 +105,8 @@ pub(crate) fn tile_width(data: &[u8]) -> Option<u16> {
         .filter(|width| (1..=FULL_WIDTH).contains(width))
 }
 
-/// Where a new version of a tile or bundle goes beyond the stored one
-/// (`None` if nothing is stored): the offset of the bytes to append, or
-/// `None` if the new version is the stored one.
+/// The offset in `new` of the bytes it adds to `stored` (0 when nothing is
+/// stored), or `None` when `new` is the stored version itself.
 ///
 /// # Errors
 ///

@@ -39,7 +39,8 @@ pub struct LogMeta {
     pub origin: String,
     /// The log's verifier key, `name+hexid+base64`.
     pub vkey: String,
-    /// The version of the entry and storage formats the log was created with.
+    /// The version of the data formats the log was created with (see
+    /// [`FORMAT_VERSION`](crate::identity::FORMAT_VERSION)); the tables' layout is the migrations'.
     pub format_version: u32,
 }
 
