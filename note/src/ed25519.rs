@@ -5,7 +5,7 @@
 //! point that is not of small order. A signature is accepted only if
 //! ed25519-dalek's `verify_strict` accepts it: 64 bytes, `S` reduced below
 //! the group order, `R` canonical and not of small order, and the
-//! unbatched, cofactorless equation `[S]B = R + [k]A`. [`verify_with_key`]
+//! unbatched, cofactorless equation `[S]B = R + [k]A`. `verify_with_key`
 //! decides exactly that with one field exponentiation instead of two; the
 //! tests hold it to `verify_strict`.
 

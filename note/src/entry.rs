@@ -128,7 +128,7 @@ impl SigningEvent {
     /// [`Error::BadHex`] and [`Error::WrongLength`] for the digest,
     /// [`Error::BadArtifactName`], the verifier key errors,
     /// [`Error::WrongKeyType`], and the time errors of
-    /// [`parse_utc`](crate::utc_time::parse_utc).
+    /// [`crate::utc_time::parse_utc`].
     pub fn parse(text: &str) -> Result<Self, Error> {
         check_text(text.as_bytes())?;
         let lines = lines(text, WHAT)?;

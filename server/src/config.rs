@@ -97,7 +97,7 @@ pub struct ServeArgs {
     /// Longest a request may take before it is answered 408.
     #[arg(long, env = "SIGTRAIL_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
-    /// A witness to send every new checkpoint to, as "<vkey> <url>": its
+    /// A witness to send every new checkpoint to, as "VKEY URL": its
     /// cosignature/v1 verifier key and the base URL of its tlog-witness
     /// API. Repeat for each witness.
     #[arg(long = "witness", env = "SIGTRAIL_WITNESSES", value_delimiter = ';')]

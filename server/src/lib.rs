@@ -1,7 +1,7 @@
 //! The sigtrail log server.
 //!
 //! `main.rs` parses a [`config::Cli`] and calls [`run`]; tests build the
-//! same pieces with [`open_store`], [`Log::open`] and [`Log::serve`].
+//! same pieces with [`open_store`], [`Log::start`] and [`Log::serve`].
 
 pub mod api;
 pub mod config;

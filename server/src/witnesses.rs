@@ -28,7 +28,7 @@ pub struct WitnessConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum WitnessConfigError {
     /// Not two fields.
-    #[error("a witness is \"<vkey> <url>\", got {0:?}")]
+    #[error("a witness is \"VKEY URL\", got {0:?}")]
     Shape(String),
     /// The key does not parse.
     #[error("witness key: {0}")]
