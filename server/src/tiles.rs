@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use quick_cache::sync::Cache;
 use sigtrail_merkle::{
     consistency_proof_nodes, decode_entry_bundle, encode_entry_bundle, inclusion_proof_from_hashes,
@@ -68,7 +69,7 @@ pub enum ReadError {
 type TileCache = Arc<Cache<(u8, u64), Arc<TileNodes>>>;
 
 /// Full entry bundles, immutable once written, by index, weighed by size.
-type BundleCache = Arc<Cache<u64, Arc<Vec<u8>>, KibWeighter>>;
+type BundleCache = Arc<Cache<u64, Bytes, KibWeighter>>;
 
 /// The memory one cached full tile takes, with its inner nodes: 511 hashes.
 const TILE_KIB: u64 = 16;
@@ -79,8 +80,8 @@ const TILE_KIB: u64 = 16;
 #[derive(Clone, Copy, Debug)]
 struct KibWeighter;
 
-impl quick_cache::Weighter<u64, Arc<Vec<u8>>> for KibWeighter {
-    fn weight(&self, _: &u64, bundle: &Arc<Vec<u8>>) -> u64 {
+impl quick_cache::Weighter<u64, Bytes> for KibWeighter {
+    fn weight(&self, _: &u64, bundle: &Bytes) -> u64 {
         (bundle.len() as u64).div_ceil(1024).max(1)
     }
 }
@@ -130,14 +131,15 @@ impl TileReader {
         self.full_tiles.insert((id.level, id.index), tile);
     }
 
-    /// A hash tile, full or partial, exactly as tlog-tiles serves it.
+    /// A hash tile, full or partial, exactly as tlog-tiles serves it: a
+    /// view of the cached tile's hashes, not a copy.
     ///
     /// # Errors
     ///
     /// [`ReadError::NotFound`] when the tile is not (yet) that wide.
-    pub async fn tile(&self, id: TileId) -> Result<Vec<u8>, ReadError> {
+    pub async fn tile(&self, id: TileId) -> Result<Bytes, ReadError> {
         let nodes = self.tile_nodes(id).await?;
-        Ok(nodes.data()[..id.data_len()].to_vec())
+        Ok(Bytes::from_owner(TileHashes(nodes)).slice(..id.data_len()))
     }
 
     /// The tile `id` or a wider one of the same level and index (it holds
@@ -164,12 +166,13 @@ impl TileReader {
         Ok(nodes)
     }
 
-    /// An entry bundle, full or partial, exactly as tlog-tiles serves it.
+    /// An entry bundle, full or partial, exactly as tlog-tiles serves it
+    /// (a full one shares the cached bytes).
     ///
     /// # Errors
     ///
     /// [`ReadError::NotFound`] when the bundle is not (yet) that wide.
-    pub async fn bundle(&self, id: BundleId) -> Result<Arc<Vec<u8>>, ReadError> {
+    pub async fn bundle(&self, id: BundleId) -> Result<Bytes, ReadError> {
         if let Some(data) = self.full_bundles.get(&id.index) {
             return Ok(data);
         }
@@ -189,12 +192,12 @@ impl TileReader {
             return Err(ReadError::NotFound(id.path()));
         }
         if width == TILE_WIDTH as usize {
-            let data = Arc::new(data);
+            let data = Bytes::from(data);
             self.full_bundles.insert(id.index, data.clone());
             return Ok(data);
         }
         let entries = decode_entry_bundle(&data)?;
-        Ok(Arc::new(encode_entry_bundle(
+        Ok(Bytes::from(encode_entry_bundle(
             entries.into_iter().take(want),
         )?))
     }
@@ -293,6 +296,16 @@ impl TileReader {
     }
 }
 
+/// The bottom row of a tile's nodes, the hashes tlog-tiles serves, as the
+/// owner of the bytes of a [`Bytes`].
+struct TileHashes(Arc<TileNodes>);
+
+impl AsRef<[u8]> for TileHashes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.data()
+    }
+}
+
 /// The nodes of a tile as the store keeps it: at least as wide as `id`
 /// (a partial tile may have widened since), at most full.
 fn stored_tile_nodes(id: TileId, data: &[u8]) -> Result<TileNodes, ReadError> {
@@ -320,7 +333,7 @@ mod tests {
         for index in 0..100 {
             reader
                 .full_bundles
-                .insert(index, Arc::new(vec![7; 90 * 1024]));
+                .insert(index, Bytes::from(vec![7; 90 * 1024]));
         }
         assert!(reader.full_bundles.weight() <= 8 * TILE_KIB);
         assert!(
@@ -331,7 +344,7 @@ mod tests {
         for index in 0..100 {
             reader
                 .full_bundles
-                .insert(index, Arc::new(vec![7; 4 * 1024]));
+                .insert(index, Bytes::from(vec![7; 4 * 1024]));
         }
         assert!(reader.full_bundles.weight() <= 8 * TILE_KIB);
         assert!(reader.full_bundles.len() > 1);
@@ -339,8 +352,8 @@ mod tests {
 
     #[test]
     fn a_bundle_weighs_its_kib_and_at_least_one() {
-        assert_eq!(KibWeighter.weight(&0, &Arc::new(Vec::new())), 1);
-        assert_eq!(KibWeighter.weight(&0, &Arc::new(vec![0; 1024])), 1);
-        assert_eq!(KibWeighter.weight(&0, &Arc::new(vec![0; 1025])), 2);
+        assert_eq!(KibWeighter.weight(&0, &Bytes::new()), 1);
+        assert_eq!(KibWeighter.weight(&0, &Bytes::from(vec![0; 1024])), 1);
+        assert_eq!(KibWeighter.weight(&0, &Bytes::from(vec![0; 1025])), 2);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +16,7 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT_LIVED: &str = "public, max-age=5";
 const NOT_CACHED: &str = "no-cache";
 
-fn bytes_response(body: Vec<u8>, content_type: &'static str, cache: &'static str) -> Response {
+fn bytes_response(body: Bytes, content_type: &'static str, cache: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
@@ -30,7 +31,7 @@ fn bytes_response(body: Vec<u8>, content_type: &'static str, cache: &'static str
 pub(super) async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
     let published = state.reader.published();
     bytes_response(
-        published.checkpoint.clone(),
+        Bytes::from(published.checkpoint.clone()),
         "text/plain; charset=utf-8",
         NOT_CACHED,
     )
@@ -69,11 +70,7 @@ pub(super) async fn entry_bundle(
     };
     let data = state.reader.bundle(id).await?;
     let cache = if id.is_full() { IMMUTABLE } else { SHORT_LIVED };
-    Ok(bytes_response(
-        data.to_vec(),
-        "application/octet-stream",
-        cache,
-    ))
+    Ok(bytes_response(data, "application/octet-stream", cache))
 }
 
 #[derive(Serialize)]
