@@ -22,14 +22,6 @@ const MAX_CONNECTIONS: u32 = 8;
 /// How long a writer waits for another one's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The page cache of each connection, in KiB (SQLite's default is 2 MiB).
-/// Every append probes and inserts at random places in the leaf-hash and
-/// subject indexes; at millions of entries the inner pages of those
-/// indexes alone outgrow 2 MiB, and each insert then reads them again.
-/// Pages are allocated as they are used, so `MAX_CONNECTIONS` connections
-/// hold at most 256 MiB.
-const CACHE_KIB: u32 = 32 * 1024;
-
 /// Leaf hashes looked up per statement, well under SQLite's variable limit.
 const LEAVES_PER_QUERY: usize = 500;
 
@@ -40,8 +32,7 @@ const ENTRIES_PER_INSERT: usize = 1000;
 /// A [`Store`] in an SQLite database file.
 ///
 /// WAL journal, `synchronous = FULL` (a commit survives power loss),
-/// foreign keys on, a page cache of `CACHE_KIB` per connection. A commit
-/// is one `BEGIN IMMEDIATE` transaction: it takes
+/// foreign keys on. A commit is one `BEGIN IMMEDIATE` transaction: it takes
 /// the database's write lock first, so writers run one at a time and the
 /// compare-and-swap and the writes after it see no one else's.
 #[derive(Clone, Debug)]
@@ -70,8 +61,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            .pragma("cache_size", format!("-{CACHE_KIB}"));
+            .foreign_keys(true);
         if let Some(dir) = options.get_filename().parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(StoreError::CreateDir)?;
@@ -311,7 +301,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn connections_open_with_the_durability_and_cache_settings() {
+    async fn connections_open_with_the_durability_settings() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("log.db");
         let store = SqliteStore::open(path.to_str().expect("UTF-8 path"))
@@ -323,11 +313,7 @@ mod tests {
             .await
             .expect("journal_mode");
         assert_eq!(journal, "wal");
-        for (pragma, want) in [
-            ("PRAGMA synchronous", 2),
-            ("PRAGMA foreign_keys", 1),
-            ("PRAGMA cache_size", -i64::from(CACHE_KIB)),
-        ] {
+        for (pragma, want) in [("PRAGMA synchronous", 2), ("PRAGMA foreign_keys", 1)] {
             let got: i64 = sqlx::query_scalar(pragma)
                 .fetch_one(&mut *connection)
                 .await
