@@ -28,8 +28,9 @@ use crate::store::{Store, StoreError};
 pub struct Published {
     /// The tree head of the latest checkpoint.
     pub head: TreeHead,
-    /// The latest signed checkpoint, as served at `/checkpoint`.
-    pub checkpoint: Vec<u8>,
+    /// The latest signed checkpoint, as served at `/checkpoint` (shared
+    /// by every answer, not copied).
+    pub checkpoint: Bytes,
     /// The rightmost partial hash tile at each level, by (level, index).
     pub edge_tiles: HashMap<(u8, u64), Arc<TileNodes>>,
     /// The rightmost partial entry bundle: its index and entries.
@@ -44,7 +45,7 @@ impl Published {
                 size: 0,
                 root: sigtrail_merkle::empty_root(),
             },
-            checkpoint: Vec::new(),
+            checkpoint: Bytes::new(),
             edge_tiles: HashMap::new(),
             edge_bundle: None,
         }

@@ -31,7 +31,7 @@ fn bytes_response(body: Bytes, content_type: &'static str, cache: &'static str) 
 pub(super) async fn checkpoint(State(state): State<Arc<AppState>>) -> Response {
     let published = state.reader.published();
     bytes_response(
-        Bytes::from(published.checkpoint.clone()),
+        published.checkpoint.clone(),
         "text/plain; charset=utf-8",
         NOT_CACHED,
     )

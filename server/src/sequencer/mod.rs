@@ -377,7 +377,7 @@ impl Sequencer {
         self.metrics.tree_size.set(head.size as i64);
         self.published.send_replace(Arc::new(Published {
             head,
-            checkpoint,
+            checkpoint: checkpoint.into(),
             edge_tiles: self.edge_tiles.clone(),
             edge_bundle,
         }));
@@ -516,7 +516,7 @@ impl Sequencer {
         let published = self.reader.published();
         let quorum = self.witnesses.quorum();
         if quorum == 0 || self.witnessed == head.size {
-            return Ok(published.checkpoint.clone());
+            return Ok(published.checkpoint.to_vec());
         }
         let (cosigned, count) = self
             .witnesses
