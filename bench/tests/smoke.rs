@@ -1,6 +1,8 @@
 //! Each subcommand of `sigtrail-bench` at tiny sizes against an in-process
 //! `sigtrail-server` on a loopback port, checking the fields of the JSON it
-//! ends with. No timing is asserted.
+//! ends with. No timing is asserted, but `overload` expects the log to be
+//! back on target after the load drops: one load generator runs at a time,
+//! so that another test's load does not hold the log down.
 
 use std::path::Path;
 use std::process::Command;
@@ -12,6 +14,7 @@ use sigtrail_server::sequencer::SequencerConfig;
 use sigtrail_server::store::testing::TestDatabase;
 use sigtrail_server::store::SqliteStore;
 use sigtrail_server::testing::{signer, TestLog};
+use tokio::sync::Mutex;
 
 /// A log on SQLite in `dir` with a pool of `pool_size` submissions, served
 /// on a loopback port until the test ends.
@@ -38,8 +41,12 @@ async fn serve(dir: &Path) -> String {
     serve_with_pool(dir, 4096).await
 }
 
+/// Taken by each run of the load generator (see the module's note).
+static ONE_LOAD_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
 /// Runs the binary with `args` and returns its last line of stdout as JSON.
 async fn bench(args: &[&str]) -> Value {
+    let _turn = ONE_LOAD_AT_A_TIME.lock().await;
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_sigtrail-bench"))
