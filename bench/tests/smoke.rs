@@ -1,8 +1,10 @@
 //! Each subcommand of `sigtrail-bench` at tiny sizes against an in-process
 //! `sigtrail-server` on a loopback port, checking the fields of the JSON it
-//! ends with. No timing is asserted, but `overload` expects the log to be
-//! back on target after the load drops: one load generator runs at a time,
-//! so that another test's load does not hold the log down.
+//! ends with. No timing is asserted: whether the log is back on target after
+//! `overload` drops its load depends on this machine's disk, so the test
+//! checks only that the report says when, or that it did not happen. One
+//! load generator runs at a time, so that the figures of one test are not
+//! another test's load.
 
 use std::path::Path;
 use std::process::Command;
@@ -283,7 +285,7 @@ async fn limits_with_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn overload_sees_only_503_with_retry_after_then_recovers() {
+async fn overload_sees_only_503_with_retry_after_and_reports_recovery() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = serve_with_pool(dir.path(), 8).await;
     let pid = std::process::id().to_string();
@@ -342,7 +344,13 @@ async fn overload_sees_only_503_with_retry_after_then_recovers() {
     let recovery = &report["recovery"];
     assert!(number(recovery, "acknowledged") > 0.0, "{report}");
     assert!(number(recovery, "verified") > 0.0, "{report}");
-    number(&report, "recovered_after_s");
+    // A second of the 3 s recovery phase, or null if a stall of the disk
+    // kept a second of it off target.
+    let recovered = &report["recovered_after_s"];
+    assert!(
+        recovered.is_null() || recovered.as_u64().is_some_and(|s| s < 3),
+        "{report}"
+    );
     number(&report, "not_sent");
     assert!(number(&report, "rss_end_mib") > 0.0);
     let acknowledged = number(overload, "acknowledged") + number(recovery, "acknowledged");
