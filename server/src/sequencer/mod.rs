@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use sigtrail_merkle::{encode_entry_bundle, Hash, TileNodes, TiledTree, TreeHead, TILE_WIDTH};
 use sigtrail_note::{Checkpoint, Note, SignedEntry, TlogProof};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tracing::Instrument;
 
 use crate::identity::LogIdentity;
 use crate::metrics::Metrics;
@@ -452,9 +453,14 @@ impl Sequencer {
 
     /// Commits a batch (retrying once after a reload) and answers it.
     async fn integrate(&mut self, batch: Vec<Submission>) {
-        let started = Instant::now();
         let span = tracing::info_span!("batch", entries = batch.len(), old_size = self.tree.size());
-        let _enter = span.enter();
+        self.integrate_in_span(batch).instrument(span).await;
+    }
+
+    /// [`Sequencer::integrate`] inside the batch's span: a span entered
+    /// across an `await` would also cover other tasks run on the thread.
+    async fn integrate_in_span(&mut self, batch: Vec<Submission>) {
+        let started = Instant::now();
         match self.commit_with_retry(&batch).await {
             Ok(placed) => {
                 let head = self.tree.head();
