@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,7 +10,9 @@ use sigtrail_merkle::Hash;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::{ConnectOptions, QueryBuilder, Sqlite, SqliteConnection};
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
 
 use super::batch::{bundles_to_write, tiles_to_write, StoredBundles, StoredTiles};
 use super::parts::compress_bundle;
@@ -29,15 +32,113 @@ const LEAVES_PER_QUERY: usize = 500;
 /// SQLite's limit of 32,766.
 const ENTRIES_PER_INSERT: usize = 1000;
 
+/// WAL frames (pages) past which the checkpointer holds writers back until
+/// the whole WAL is in the database file: with 4 KiB pages, 64 MiB of WAL.
+const WAL_FRAMES_BOUND: i64 = 16_384;
+
+/// The size a WAL file is cut back to when it starts over, in bytes: what
+/// [`WAL_FRAMES_BOUND`] frames take.
+const WAL_FILE_LIMIT: &str = "67108864";
+
+/// How long a checkpoint that holds writers back waits for readers of an
+/// older snapshot before it gives up and lets the writers go on.
+const CHECKPOINT_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// A [`Store`] in an SQLite database file.
 ///
 /// WAL journal, `synchronous = FULL` (a commit survives power loss),
 /// foreign keys on. A commit is one `BEGIN IMMEDIATE` transaction: it takes
 /// the database's write lock first, so writers run one at a time and the
 /// compare-and-swap and the writes after it see no one else's.
+///
+/// No connection checkpoints the WAL when it commits (SQLite's
+/// `wal_autocheckpoint` is off): a task of the store's own copies the WAL
+/// into the database file after commits, beside the next one, and lets the
+/// WAL grow past [`WAL_FRAMES_BOUND`] frames only until it catches up.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    checkpointer: Arc<Checkpointer>,
+}
+
+/// The handle of the task that checkpoints the WAL; dropping the last
+/// clone of the store stops it.
+#[derive(Debug)]
+struct Checkpointer {
+    wake: Arc<Notify>,
+    task: AbortHandle,
+}
+
+impl Checkpointer {
+    /// Starts the task, which checkpoints over a connection of its own,
+    /// opened with `options` and a short busy timeout.
+    fn start(options: SqliteConnectOptions) -> Self {
+        let wake = Arc::new(Notify::new());
+        let options = options.busy_timeout(CHECKPOINT_BUSY_TIMEOUT);
+        let task = tokio::spawn(checkpoint_after_commits(options, Arc::clone(&wake)));
+        Checkpointer {
+            wake,
+            task: task.abort_handle(),
+        }
+    }
+
+    /// Asks for a checkpoint; commits while one runs ask for one more.
+    fn committed(&self) {
+        self.wake.notify_one();
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The checkpointer's loop: one checkpoint per wake-up, over a connection
+/// opened again after any failure.
+async fn checkpoint_after_commits(options: SqliteConnectOptions, wake: Arc<Notify>) {
+    let mut connection = None;
+    loop {
+        wake.notified().await;
+        let result = match &mut connection {
+            Some(connection) => checkpoint_wal(connection).await,
+            None => match options.connect().await {
+                Ok(opened) => checkpoint_wal(connection.insert(opened)).await,
+                Err(err) => Err(err),
+            },
+        };
+        if let Err(err) = result {
+            tracing::warn!(error = %err, "checkpointing the SQLite WAL failed; the next commit retries");
+            connection = None;
+        }
+    }
+}
+
+/// Copies what it can of the WAL into the database file without waiting
+/// for anyone (`PASSIVE`); if the WAL is then longer than
+/// [`WAL_FRAMES_BOUND`], copies the rest, holding new writers back, so that
+/// the next writer starts the WAL over (`RESTART`). Readers of an older
+/// snapshot that outlast [`CHECKPOINT_BUSY_TIMEOUT`] make the `RESTART`
+/// give up, and the next commit's checkpoint tries again.
+async fn checkpoint_wal(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let (_busy, frames, _copied): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut *connection)
+            .await?;
+    if frames > WAL_FRAMES_BOUND {
+        let (busy, frames, copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
+                .fetch_one(&mut *connection)
+                .await?;
+        if busy != 0 {
+            tracing::debug!(
+                frames,
+                copied,
+                "readers held the WAL; the next commit's checkpoint restarts it"
+            );
+        }
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -61,7 +162,9 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", WAL_FILE_LIMIT);
         if let Some(dir) = options.get_filename().parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(StoreError::CreateDir)?;
@@ -69,10 +172,12 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        let checkpointer = Arc::new(Checkpointer::start(options));
+        checkpointer.committed();
+        Ok(SqliteStore { pool, checkpointer })
     }
 
     /// Step 2 of a commit: the parts that widen hash tiles or add new ones.
@@ -179,7 +284,9 @@ impl Store for SqliteStore {
     async fn init(&self, meta: &LogMeta, checkpoint: &[u8]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sql::insert_log::<Sqlite>(&mut tx, meta, checkpoint).await?;
-        Ok(tx.commit().await?)
+        tx.commit().await?;
+        self.checkpointer.committed();
+        Ok(())
     }
 
     async fn checkpoint(&self) -> Result<StoredCheckpoint, StoreError> {
@@ -190,13 +297,17 @@ impl Store for SqliteStore {
         batch.check()?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let staged = Self::stage(&mut tx, batch).await;
-        sql::finish_commit(self, batch, tx, staged).await
+        sql::finish_commit(self, batch, tx, staged).await?;
+        self.checkpointer.committed();
+        Ok(())
     }
 
     async fn update_checkpoint(&self, size: u64, text: &[u8]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sql::swap_head::<Sqlite>(&mut tx, size, size, text).await?;
-        Ok(tx.commit().await?)
+        tx.commit().await?;
+        self.checkpointer.committed();
+        Ok(())
     }
 
     async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
@@ -313,12 +424,53 @@ mod tests {
             .await
             .expect("journal_mode");
         assert_eq!(journal, "wal");
-        for (pragma, want) in [("PRAGMA synchronous", 2), ("PRAGMA foreign_keys", 1)] {
+        for (pragma, want) in [
+            ("PRAGMA synchronous", 2),
+            ("PRAGMA foreign_keys", 1),
+            ("PRAGMA wal_autocheckpoint", 0),
+        ] {
             let got: i64 = sqlx::query_scalar(pragma)
                 .fetch_one(&mut *connection)
                 .await
                 .expect(pragma);
             assert_eq!(got, want, "{pragma}");
+        }
+    }
+
+    #[tokio::test]
+    async fn commits_reach_the_database_file_without_a_checkpoint_of_their_own() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.db");
+        let store = SqliteStore::open(path.to_str().expect("UTF-8 path"))
+            .await
+            .expect("open");
+        store
+            .init(&test_meta(), b"checkpoint 0\n")
+            .await
+            .expect("init");
+        store
+            .commit(&test_batch(0, 500, "a"))
+            .await
+            .expect("commit");
+        let (pages, page_size): (i64, i64) =
+            sqlx::query_as("SELECT page_count, page_size FROM pragma_page_count, pragma_page_size")
+                .fetch_one(&store.pool)
+                .await
+                .expect("page count");
+        let want = u64::try_from(pages * page_size).expect("positive size");
+        // Only a checkpoint writes pages into the database file, and no
+        // connection checkpoints when it commits: the store's task must.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let len = std::fs::metadata(&path).expect("database file").len();
+            if len >= want {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "database file holds {len} of {want} bytes"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
