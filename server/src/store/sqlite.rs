@@ -180,6 +180,13 @@ impl SqliteStore {
         Ok(SqliteStore { pool, checkpointer })
     }
 
+    /// Commits a write other than a batch's and wakes the checkpointer.
+    async fn finish(&self, tx: sqlx::Transaction<'_, Sqlite>) -> Result<(), StoreError> {
+        tx.commit().await?;
+        self.checkpointer.committed();
+        Ok(())
+    }
+
     /// Step 2 of a commit: the parts that widen hash tiles or add new ones.
     async fn write_tiles(tx: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
         let mut stored = StoredTiles::new();
@@ -284,9 +291,7 @@ impl Store for SqliteStore {
     async fn init(&self, meta: &LogMeta, checkpoint: &[u8]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sql::insert_log::<Sqlite>(&mut tx, meta, checkpoint).await?;
-        tx.commit().await?;
-        self.checkpointer.committed();
-        Ok(())
+        self.finish(tx).await
     }
 
     async fn checkpoint(&self) -> Result<StoredCheckpoint, StoreError> {
@@ -305,9 +310,7 @@ impl Store for SqliteStore {
     async fn update_checkpoint(&self, size: u64, text: &[u8]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sql::swap_head::<Sqlite>(&mut tx, size, size, text).await?;
-        tx.commit().await?;
-        self.checkpointer.committed();
-        Ok(())
+        self.finish(tx).await
     }
 
     async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
@@ -356,6 +359,17 @@ mod tests {
     use crate::store::fixtures::{self, test_batch, test_meta, test_tile};
 
     conformance_tests!(fixtures::sqlite);
+
+    /// A new store in `log.db` of a temporary directory, kept while the
+    /// directory is.
+    async fn open_in_temp_dir() -> (tempfile::TempDir, std::path::PathBuf, SqliteStore) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.db");
+        let store = SqliteStore::open(path.to_str().expect("UTF-8 path"))
+            .await
+            .expect("open");
+        (dir, path, store)
+    }
 
     #[tokio::test]
     async fn format_1_log_carries_over() {
@@ -413,11 +427,7 @@ mod tests {
 
     #[tokio::test]
     async fn connections_open_with_the_durability_settings() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("log.db");
-        let store = SqliteStore::open(path.to_str().expect("UTF-8 path"))
-            .await
-            .expect("open");
+        let (_dir, _path, store) = open_in_temp_dir().await;
         let mut connection = store.pool.acquire().await.expect("connection");
         let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&mut *connection)
@@ -439,11 +449,7 @@ mod tests {
 
     #[tokio::test]
     async fn commits_reach_the_database_file_without_a_checkpoint_of_their_own() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("log.db");
-        let store = SqliteStore::open(path.to_str().expect("UTF-8 path"))
-            .await
-            .expect("open");
+        let (_dir, path, store) = open_in_temp_dir().await;
         store
             .init(&test_meta(), b"checkpoint 0\n")
             .await
