@@ -101,9 +101,9 @@ async fn checkpoint_after_commits(options: SqliteConnectOptions, wake: Arc<Notif
     loop {
         wake.notified().await;
         let result = match &mut connection {
-            Some(connection) => checkpoint_wal(connection).await,
+            Some(connection) => checkpoint_wal(connection, WAL_FRAMES_BOUND).await,
             None => match options.connect().await {
-                Ok(opened) => checkpoint_wal(connection.insert(opened)).await,
+                Ok(opened) => checkpoint_wal(connection.insert(opened), WAL_FRAMES_BOUND).await,
                 Err(err) => Err(err),
             },
         };
@@ -115,17 +115,20 @@ async fn checkpoint_after_commits(options: SqliteConnectOptions, wake: Arc<Notif
 }
 
 /// Copies what it can of the WAL into the database file without waiting
-/// for anyone (`PASSIVE`); if the WAL is then longer than
-/// [`WAL_FRAMES_BOUND`], copies the rest, holding new writers back, so that
-/// the next writer starts the WAL over (`RESTART`). Readers of an older
-/// snapshot that outlast [`CHECKPOINT_BUSY_TIMEOUT`] make the `RESTART`
-/// give up, and the next commit's checkpoint tries again.
-async fn checkpoint_wal(connection: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+/// for anyone (`PASSIVE`); if the WAL is then longer than `frames_bound`
+/// frames, copies the rest, holding new writers back, so that the next
+/// writer starts the WAL over (`RESTART`). Readers of an older snapshot
+/// that outlast the connection's busy timeout make the `RESTART` give up,
+/// and the next commit's checkpoint tries again.
+async fn checkpoint_wal(
+    connection: &mut SqliteConnection,
+    frames_bound: i64,
+) -> Result<(), sqlx::Error> {
     let (_busy, frames, _copied): (i64, i64, i64) =
         sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
             .fetch_one(&mut *connection)
             .await?;
-    if frames > WAL_FRAMES_BOUND {
+    if frames > frames_bound {
         let (busy, frames, copied): (i64, i64, i64) =
             sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
                 .fetch_one(&mut *connection)
@@ -141,6 +144,23 @@ async fn checkpoint_wal(connection: &mut SqliteConnection) -> Result<(), sqlx::E
     Ok(())
 }
 
+/// How every connection to the database at `url_or_path` is opened.
+fn connect_options(url_or_path: &str) -> Result<SqliteConnectOptions, StoreError> {
+    let options = if url_or_path.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(url_or_path)?
+    } else {
+        SqliteConnectOptions::new().filename(url_or_path)
+    };
+    Ok(options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true)
+        .pragma("wal_autocheckpoint", "0")
+        .pragma("journal_size_limit", WAL_FILE_LIMIT))
+}
+
 impl SqliteStore {
     /// Opens the database at `url_or_path` (`sqlite://path`, `sqlite:path`
     /// or a plain path), creating the file and its directory if missing,
@@ -152,19 +172,7 @@ impl SqliteStore {
     /// [`StoreError::Database`] if the file cannot be opened,
     /// [`StoreError::Migrate`] if the schema cannot be brought up to date.
     pub async fn open(url_or_path: &str) -> Result<Self, StoreError> {
-        let options = if url_or_path.starts_with("sqlite:") {
-            SqliteConnectOptions::from_str(url_or_path)?
-        } else {
-            SqliteConnectOptions::new().filename(url_or_path)
-        };
-        let options = options
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true)
-            .pragma("wal_autocheckpoint", "0")
-            .pragma("journal_size_limit", WAL_FILE_LIMIT);
+        let options = connect_options(url_or_path)?;
         if let Some(dir) = options.get_filename().parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir).map_err(StoreError::CreateDir)?;
@@ -478,5 +486,98 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Adds `rows` rows of 4,000 random bytes to table `t`, a page each.
+    async fn write_pages(connection: &mut SqliteConnection, rows: i64) {
+        sqlx::query(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
+             INSERT INTO t SELECT randomblob(4000) FROM n",
+        )
+        .bind(rows)
+        .execute(connection)
+        .await
+        .expect("write");
+    }
+
+    /// Frames in the WAL, as a checkpoint that waits for no one reports them.
+    async fn wal_frames(connection: &mut SqliteConnection) -> i64 {
+        let (_busy, frames, _copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(connection)
+                .await
+                .expect("wal_checkpoint");
+        frames
+    }
+
+    /// Writes 200 pages while a reader holds the snapshot of the first
+    /// 100, checkpoints with `frames_bound` and a busy timeout of
+    /// `patience` while the reader goes on for `reader_holds`, then writes
+    /// one page more and returns the WAL's frames.
+    async fn frames_after_a_held_checkpoint(
+        frames_bound: i64,
+        patience: Duration,
+        reader_holds: Duration,
+    ) -> i64 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.db");
+        let options = connect_options(path.to_str().expect("UTF-8 path")).expect("options");
+        let mut writer = options.connect().await.expect("writer");
+        sqlx::query("CREATE TABLE t (x BLOB)")
+            .execute(&mut writer)
+            .await
+            .expect("create");
+        write_pages(&mut writer, 100).await;
+        let mut reader = options.connect().await.expect("reader");
+        sqlx::query("BEGIN")
+            .execute(&mut reader)
+            .await
+            .expect("begin");
+        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&mut reader)
+            .await
+            .expect("read");
+        assert_eq!(seen, 100);
+        write_pages(&mut writer, 100).await;
+        let reader = tokio::spawn(async move {
+            tokio::time::sleep(reader_holds).await;
+            sqlx::query("COMMIT")
+                .execute(&mut reader)
+                .await
+                .expect("end of the read");
+        });
+        let mut checkpointer = options
+            .busy_timeout(patience)
+            .connect()
+            .await
+            .expect("checkpointer");
+        checkpoint_wal(&mut checkpointer, frames_bound)
+            .await
+            .expect("a checkpoint held back by a reader is no failure");
+        write_pages(&mut writer, 1).await;
+        let frames = wal_frames(&mut checkpointer).await;
+        reader.await.expect("reader");
+        frames
+    }
+
+    #[tokio::test]
+    async fn a_wal_past_its_bound_starts_over_once_its_old_readers_end() {
+        let reader_holds = Duration::from_millis(200);
+        let restarted =
+            frames_after_a_held_checkpoint(50, Duration::from_secs(5), reader_holds).await;
+        assert!(restarted < 50, "{restarted} frames after a restart");
+        // Under the bound, the checkpoint copies only what the reader does
+        // not hold, and the next writer appends to the WAL.
+        let grown =
+            frames_after_a_held_checkpoint(i64::MAX, Duration::from_secs(5), reader_holds).await;
+        assert!(grown > 200, "{grown} frames without a restart");
+    }
+
+    #[tokio::test]
+    async fn a_restart_gives_up_on_a_reader_that_outlasts_its_patience() {
+        let frames =
+            frames_after_a_held_checkpoint(50, Duration::from_millis(100), Duration::from_secs(2))
+                .await;
+        assert!(frames > 200, "{frames} frames with the reader still there");
     }
 }
