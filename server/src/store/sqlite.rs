@@ -100,22 +100,37 @@ async fn checkpoint_after_commits(options: SqliteConnectOptions, wake: Arc<Notif
     let mut connection = None;
     loop {
         wake.notified().await;
-        let result = match &mut connection {
-            Some(connection) => checkpoint_wal(connection, WAL_FRAMES_BOUND).await,
-            None => match options.connect().await {
-                Ok(opened) => checkpoint_wal(connection.insert(opened), WAL_FRAMES_BOUND).await,
-                Err(err) => Err(err),
-            },
-        };
-        if let Err(err) = result {
+        if let Err(err) = checkpoint_over(&mut connection, &options).await {
             tracing::warn!(error = %err, "checkpointing the SQLite WAL failed; the next commit retries");
             connection = None;
         }
     }
 }
 
+/// One checkpoint with [`WAL_FRAMES_BOUND`] over `connection`, opened
+/// with `options` first if there is none.
+async fn checkpoint_over(
+    connection: &mut Option<SqliteConnection>,
+    options: &SqliteConnectOptions,
+) -> Result<(), sqlx::Error> {
+    let open = match connection {
+        Some(open) => open,
+        None => connection.insert(options.connect().await?),
+    };
+    checkpoint_wal(open, WAL_FRAMES_BOUND).await
+}
+
 /// Copies what it can of the WAL into the database file without waiting
-/// for anyone (`PASSIVE`); if the WAL is then longer than `frames_bound`
+/// for anyone (`PASSIVE`) and returns the frames in the WAL.
+async fn checkpoint_passive(connection: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+    let (_busy, frames, _copied): (i64, i64, i64) =
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(connection)
+            .await?;
+    Ok(frames)
+}
+
+/// Checkpoints `PASSIVE`; if the WAL is then longer than `frames_bound`
 /// frames, copies the rest, holding new writers back, so that the next
 /// writer starts the WAL over (`RESTART`). Readers of an older snapshot
 /// that outlast the connection's busy timeout make the `RESTART` give up,
@@ -124,11 +139,7 @@ async fn checkpoint_wal(
     connection: &mut SqliteConnection,
     frames_bound: i64,
 ) -> Result<(), sqlx::Error> {
-    let (_busy, frames, _copied): (i64, i64, i64) =
-        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&mut *connection)
-            .await?;
-    if frames > frames_bound {
+    if checkpoint_passive(connection).await? > frames_bound {
         let (busy, frames, copied): (i64, i64, i64) =
             sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
                 .fetch_one(&mut *connection)
@@ -500,16 +511,6 @@ mod tests {
         .expect("write");
     }
 
-    /// Frames in the WAL, as a checkpoint that waits for no one reports them.
-    async fn wal_frames(connection: &mut SqliteConnection) -> i64 {
-        let (_busy, frames, _copied): (i64, i64, i64) =
-            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-                .fetch_one(connection)
-                .await
-                .expect("wal_checkpoint");
-        frames
-    }
-
     /// Writes 200 pages while a reader holds the snapshot of the first
     /// 100, checkpoints with `frames_bound` and a busy timeout of
     /// `patience` while the reader goes on for `reader_holds`, then writes
@@ -555,7 +556,9 @@ mod tests {
             .await
             .expect("a checkpoint held back by a reader is no failure");
         write_pages(&mut writer, 1).await;
-        let frames = wal_frames(&mut checkpointer).await;
+        let frames = checkpoint_passive(&mut checkpointer)
+            .await
+            .expect("frames in the WAL");
         reader.await.expect("reader");
         frames
     }
