@@ -10,7 +10,7 @@
 //! a proof reads each of its hashes without hashing.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::Bytes;
 use quick_cache::sync::Cache;
@@ -19,7 +19,7 @@ use sigtrail_merkle::{
     inclusion_proof_nodes, prove_consistency, tiles_for_nodes, BundleId, Hash, HashReader as _,
     NodeId, TileHashReader, TileId, TileNodes, TreeHead, TILE_WIDTH,
 };
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::store::{Store, StoreError};
 
@@ -61,9 +61,19 @@ pub enum ReadError {
     /// Stored data disagrees with the tree: a bug or corruption, never input.
     #[error("stored tree data is inconsistent: {0}")]
     Corrupt(#[from] sigtrail_merkle::Error),
-    /// The store failed.
+    /// The store failed (shared by the readers whose tiles were read in
+    /// the same query).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Arc<StoreError>),
+    /// The read of a missed tile ended without an answer.
+    #[error("the read of a stored tile was abandoned")]
+    Abandoned,
+}
+
+impl From<StoreError> for ReadError {
+    fn from(error: StoreError) -> Self {
+        ReadError::Store(Arc::new(error))
+    }
 }
 
 /// Full tiles, immutable once written, by level and index.
@@ -87,10 +97,30 @@ impl quick_cache::Weighter<u64, Bytes> for KibWeighter {
     }
 }
 
+/// How many queries for tiles the cache missed may run at once.
+const MISS_QUERIES: usize = 4;
+
+/// The most tiles one query for missed tiles reads.
+const MISS_QUERY_TILES: usize = 64;
+
+/// Where the answer for one missed tile goes.
+type MissReply = oneshot::Sender<Result<Option<Vec<u8>>, Arc<StoreError>>>;
+
+/// Tiles the cache missed, waiting to be read from the store. Readers
+/// that miss while [`MISS_QUERIES`] queries run wait for the next one, so
+/// concurrent misses share one query (and one round trip to the
+/// database) instead of taking one each.
+#[derive(Default)]
+struct Misses {
+    waiting: Vec<((u8, u64), MissReply)>,
+    queries: usize,
+}
+
 /// Reads tiles, bundles and proofs for the HTTP API and the sequencer.
 #[derive(Clone)]
 pub struct TileReader {
     store: Arc<dyn Store>,
+    misses: Arc<Mutex<Misses>>,
     full_tiles: TileCache,
     full_bundles: BundleCache,
     published: watch::Receiver<Arc<Published>>,
@@ -109,6 +139,7 @@ impl TileReader {
         let bundle_kib = cache_tiles as u64 * TILE_KIB;
         Self {
             store,
+            misses: Arc::default(),
             full_tiles: Arc::new(Cache::new(cache_tiles)),
             // A full bundle of typical entries is about 90 KiB.
             full_bundles: Arc::new(Cache::with_weighter(
@@ -153,7 +184,7 @@ impl TileReader {
         let edge = self.published().edge_tiles.get(&key).cloned();
         let nodes = match edge {
             Some(edge) => edge,
-            None => match self.store.tile(id.level, id.index).await? {
+            None => match self.stored_tile(key).await? {
                 Some(stored) => Arc::new(stored_tile_nodes(id, &stored)?),
                 None => return Err(ReadError::NotFound(id.path())),
             },
@@ -165,6 +196,27 @@ impl TileReader {
             self.full_tiles.insert(key, nodes.clone());
         }
         Ok(nodes)
+    }
+
+    /// The widest stored version of a hash tile, read with the other tiles
+    /// missed meanwhile (see [`Misses`]). The query runs in a task of its
+    /// own, so a reader that goes away leaves the others' answers intact.
+    async fn stored_tile(&self, key: (u8, u64)) -> Result<Option<Vec<u8>>, ReadError> {
+        let (reply, answer) = oneshot::channel();
+        let start = {
+            let mut misses = self.misses.lock().unwrap_or_else(PoisonError::into_inner);
+            misses.waiting.push((key, reply));
+            let start = misses.queries < MISS_QUERIES;
+            misses.queries += usize::from(start);
+            start
+        };
+        if start {
+            tokio::spawn(read_misses(self.store.clone(), self.misses.clone()));
+        }
+        answer
+            .await
+            .map_err(|_| ReadError::Abandoned)?
+            .map_err(ReadError::Store)
     }
 
     /// An entry bundle, full or partial, exactly as tlog-tiles serves it
@@ -297,6 +349,54 @@ impl TileReader {
     }
 }
 
+/// Reads the waiting missed tiles, [`MISS_QUERY_TILES`] at a time, until
+/// none wait.
+async fn read_misses(store: Arc<dyn Store>, misses: Arc<Mutex<Misses>>) {
+    let _slot = QuerySlot(misses.clone());
+    loop {
+        let batch: Vec<_> = {
+            let mut misses = misses.lock().unwrap_or_else(PoisonError::into_inner);
+            if misses.waiting.is_empty() {
+                misses.queries -= 1;
+                return;
+            }
+            let take = misses.waiting.len().min(MISS_QUERY_TILES);
+            misses.waiting.drain(..take).collect()
+        };
+        let mut ids: Vec<(u8, u64)> = batch.iter().map(|(key, _)| *key).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        match store.tiles(&ids).await {
+            Ok(stored) => {
+                for (key, reply) in batch {
+                    // A reader that went away no longer waits for its answer.
+                    let _ = reply.send(Ok(stored.get(&key).cloned()));
+                }
+            }
+            Err(error) => {
+                let error = Arc::new(error);
+                for (_, reply) in batch {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Gives back a query's place in [`Misses`] if its task panics (a store
+/// bug), so later misses still start queries. A query that finds nothing
+/// waiting gives it back itself, under the lock it checked with.
+struct QuerySlot(Arc<Mutex<Misses>>);
+
+impl Drop for QuerySlot {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut misses = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            misses.queries -= 1;
+        }
+    }
+}
+
 /// The bottom row of a tile's nodes, the hashes tlog-tiles serves, as the
 /// owner of the bytes of a [`Bytes`].
 struct TileHashes(Arc<TileNodes>);
@@ -317,13 +417,196 @@ fn stored_tile_nodes(id: TileId, data: &[u8]) -> Result<TileNodes, ReadError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::store::MemoryStore;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
     use quick_cache::Weighter as _;
 
+    use super::*;
+    use crate::store::fixtures::{test_batch, test_meta, test_tile};
+    use crate::store::{Batch, EntryRecord, LogMeta, MemoryStore, SearchQuery, StoredCheckpoint};
+
     fn reader(cache_tiles: usize) -> TileReader {
+        reader_of(Arc::new(MemoryStore::new()), cache_tiles)
+    }
+
+    fn reader_of(store: Arc<dyn Store>, cache_tiles: usize) -> TileReader {
         let (_, published) = watch::channel(Arc::new(Published::empty()));
-        TileReader::new(Arc::new(MemoryStore::new()), published, cache_tiles)
+        TileReader::new(store, published, cache_tiles)
+    }
+
+    /// A [`MemoryStore`] that counts its queries for hash tiles and can
+    /// fail them.
+    #[derive(Default)]
+    struct CountingStore {
+        store: MemoryStore,
+        tile_queries: AtomicUsize,
+        fail_tiles: AtomicBool,
+        panic_tiles: AtomicBool,
+    }
+
+    #[async_trait]
+    impl Store for CountingStore {
+        async fn meta(&self) -> Result<Option<LogMeta>, StoreError> {
+            self.store.meta().await
+        }
+        async fn init(&self, meta: &LogMeta, checkpoint: &[u8]) -> Result<(), StoreError> {
+            self.store.init(meta, checkpoint).await
+        }
+        async fn checkpoint(&self) -> Result<StoredCheckpoint, StoreError> {
+            self.store.checkpoint().await
+        }
+        async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+            self.store.commit(batch).await
+        }
+        async fn update_checkpoint(&self, size: u64, text: &[u8]) -> Result<(), StoreError> {
+            self.store.update_checkpoint(size, text).await
+        }
+        async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+            self.store.tile(level, index).await
+        }
+        async fn tiles(
+            &self,
+            ids: &[(u8, u64)],
+        ) -> Result<HashMap<(u8, u64), Vec<u8>>, StoreError> {
+            self.tile_queries.fetch_add(1, Ordering::SeqCst);
+            assert!(
+                !self.panic_tiles.load(Ordering::SeqCst),
+                "a store that panics"
+            );
+            if self.fail_tiles.load(Ordering::SeqCst) {
+                return Err(StoreError::Injected);
+            }
+            self.store.tiles(ids).await
+        }
+        async fn bundle(&self, index: u64) -> Result<Option<(u16, Vec<u8>)>, StoreError> {
+            self.store.bundle(index).await
+        }
+        async fn find_leaves(&self, leaves: &[Hash]) -> Result<Vec<(Hash, u64)>, StoreError> {
+            self.store.find_leaves(leaves).await
+        }
+        async fn entry(&self, index: u64) -> Result<Option<EntryRecord>, StoreError> {
+            self.store.entry(index).await
+        }
+        async fn search(&self, query: &SearchQuery) -> Result<Vec<EntryRecord>, StoreError> {
+            self.store.search(query).await
+        }
+    }
+
+    /// A store holding `count` full level-0 tiles, tile `i` made with seed `i`.
+    async fn store_with_tiles(count: u8) -> Arc<CountingStore> {
+        let store = Arc::new(CountingStore::default());
+        store
+            .init(&test_meta(), b"checkpoint 0\n")
+            .await
+            .expect("init");
+        let mut batch = test_batch(0, 0, "t");
+        batch.tiles = (0..count)
+            .map(|i| test_tile(0, u64::from(i), usize::from(TILE_WIDTH), i))
+            .collect();
+        store.commit(&batch).await.expect("commit");
+        store
+    }
+
+    fn full_tile(index: u64) -> TileId {
+        TileId {
+            level: 0,
+            index,
+            width: TILE_WIDTH,
+        }
+    }
+
+    /// Readers spawned together run before any query for their tiles
+    /// (one thread, tasks in the order they were spawned): 256 misses of
+    /// 64 tiles are read in a handful of queries, each reader gets its
+    /// own tile's bytes.
+    #[tokio::test(flavor = "current_thread")]
+    async fn concurrent_misses_share_queries() {
+        let store = store_with_tiles(64).await;
+        let reader = reader_of(store.clone(), 1);
+        let reads: Vec<_> = (0..256u64)
+            .map(|n| {
+                let reader = reader.clone();
+                tokio::spawn(async move { (n % 64, reader.tile(full_tile(n % 64)).await) })
+            })
+            .collect();
+        for read in reads {
+            let (index, tile) = read.await.expect("reader");
+            let seed = u8::try_from(index).expect("seed");
+            assert_eq!(
+                tile.expect("tile").as_ref(),
+                test_tile(0, index, usize::from(TILE_WIDTH), seed).data
+            );
+        }
+        let queries = store.tile_queries.load(Ordering::SeqCst);
+        assert!(
+            (1..=256 / MISS_QUERY_TILES + MISS_QUERIES).contains(&queries),
+            "{queries} queries for 256 misses"
+        );
+        // Nothing is left waiting, and no query is counted as running.
+        let misses = reader.misses.lock().expect("misses");
+        assert!(misses.waiting.is_empty());
+        assert_eq!(misses.queries, 0);
+    }
+
+    /// A failed query fails every reader that waited for it, and the
+    /// readers that come after it query again.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failed_query_fails_its_readers_only() {
+        let store = store_with_tiles(8).await;
+        let reader = reader_of(store.clone(), 1);
+        store.fail_tiles.store(true, Ordering::SeqCst);
+        let reads: Vec<_> = (0..16u64)
+            .map(|n| {
+                let reader = reader.clone();
+                tokio::spawn(async move { reader.tile(full_tile(n % 8)).await })
+            })
+            .collect();
+        for read in reads {
+            let error = read.await.expect("reader").expect_err("failed query");
+            assert!(
+                matches!(&error, ReadError::Store(e) if matches!(**e, StoreError::Injected)),
+                "{error:?}"
+            );
+        }
+        store.fail_tiles.store(false, Ordering::SeqCst);
+        let tile = reader
+            .tile(full_tile(3))
+            .await
+            .expect("tile after the failure");
+        assert_eq!(
+            tile.as_ref(),
+            test_tile(0, 3, usize::from(TILE_WIDTH), 3).data
+        );
+    }
+
+    /// A query whose task panics answers its readers with an error and
+    /// gives back its place: more panics than [`MISS_QUERIES`] still leave
+    /// the next reader a query of its own.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_panicking_query_gives_back_its_place() {
+        let store = store_with_tiles(2).await;
+        let reader = reader_of(store.clone(), 1);
+        // Without its place given back, a read would wait for ever.
+        let read =
+            || tokio::time::timeout(std::time::Duration::from_secs(5), reader.tile(full_tile(1)));
+        store.panic_tiles.store(true, Ordering::SeqCst);
+        for _ in 0..=MISS_QUERIES {
+            let error = read()
+                .await
+                .expect("a query for each read")
+                .expect_err("panicked query");
+            assert!(matches!(error, ReadError::Abandoned), "{error:?}");
+        }
+        store.panic_tiles.store(false, Ordering::SeqCst);
+        let tile = read()
+            .await
+            .expect("a query after the panics")
+            .expect("tile after the panics");
+        assert_eq!(
+            tile.as_ref(),
+            test_tile(0, 1, usize::from(TILE_WIDTH), 1).data
+        );
     }
 
     #[test]

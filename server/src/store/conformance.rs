@@ -211,6 +211,19 @@ pub async fn commit_and_read_back(store: &dyn Store) {
     assert_eq!(store.tile(0, 1).await.expect("tile"), None);
     assert_eq!(store.tile(2, 0).await.expect("tile"), None);
     assert_eq!(store.tile(0, u64::MAX).await.expect("tile"), None);
+    // Several at once, as each alone: the absent ones are left out.
+    let tiles = store
+        .tiles(&[(0, 1), (1, 0), (0, u64::MAX), (0, 0), (2, 0)])
+        .await
+        .expect("tiles");
+    assert_eq!(
+        tiles,
+        [(0, 0), (1, 0)]
+            .into_iter()
+            .zip(batch.tiles.iter().map(|t| t.data.clone()))
+            .collect()
+    );
+    assert!(store.tiles(&[]).await.expect("no tiles").is_empty());
     let bundle = &batch.bundles[0];
     assert_eq!(
         store.bundle(0).await.expect("bundle"),
@@ -502,6 +515,10 @@ pub async fn widened_many_times(store: &dyn Store) {
             .expect("wider bundle");
         assert_eq!(
             store.tile(0, 3).await.expect("tile"),
+            Some(test_tile(0, 3, usize::from(width), 1).data)
+        );
+        assert_eq!(
+            store.tiles(&[(0, 3)]).await.expect("tiles").remove(&(0, 3)),
             Some(test_tile(0, 3, usize::from(width), 1).data)
         );
         assert_eq!(

@@ -10,7 +10,8 @@
 
 use sigtrail_merkle::HASH_SIZE;
 
-use super::batch::FULL_WIDTH;
+use super::batch::{StoredTiles, FULL_WIDTH};
+use super::sql::from_db;
 use super::StoreError;
 
 /// The zstd level of new bundle parts: most of the gain, a fraction of the
@@ -70,6 +71,30 @@ pub(crate) fn join_tile(
         joined.extend_from_slice(&data);
     }
     Ok(tile)
+}
+
+/// Hash tiles from the parts of each, rows `(level, idx, upto, data)`
+/// ordered by level, index and `upto`, by (level, index).
+///
+/// # Errors
+///
+/// [`StoreError::Corrupt`] for a level or index out of range, or parts
+/// [`join_tile`] refuses.
+pub(crate) fn join_tiles(rows: Vec<(i16, i64, i16, Vec<u8>)>) -> Result<StoredTiles, StoreError> {
+    let mut tiles = StoredTiles::new();
+    let rows = rows
+        .into_iter()
+        .map(|(level, index, upto, data)| ((level, index), (upto, data)));
+    for ((level, index), parts) in grouped(rows) {
+        let key = (
+            from_db(level, "tile_parts.level")?,
+            from_db(index, "tile_parts.idx")?,
+        );
+        if let Some(tile) = join_tile(parts)? {
+            tiles.insert(key, tile);
+        }
+    }
+    Ok(tiles)
 }
 
 /// An entry bundle from its parts, `(upto, codec, data)` in order of

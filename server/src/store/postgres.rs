@@ -10,7 +10,7 @@ use sqlx::{Executor, PgConnection, Postgres};
 use super::batch::{
     bundles_to_write, check_new_leaves, tiles_to_write, StoredBundles, StoredTiles,
 };
-use super::parts::{compress_bundle, grouped, join_bundle, join_tile};
+use super::parts::{compress_bundle, grouped, join_bundle, join_tiles};
 use super::sql::{self, from_db, leaf_from_db, to_db};
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
 
@@ -50,38 +50,8 @@ impl PostgresStore {
         if batch.tiles.is_empty() {
             return Ok(());
         }
-        let levels: Vec<i16> = batch.tiles.iter().map(|t| i16::from(t.level)).collect();
-        let indexes = batch
-            .tiles
-            .iter()
-            .map(|t| to_db(t.index))
-            .collect::<Result<Vec<_>, _>>()?;
-        // One index range scan per tile, whatever the planner knows of the
-        // table (see `probe_leaves`); OFFSET 0 keeps the subquery apart.
-        let rows: Vec<(i16, i64, i16, Vec<u8>)> = sqlx::query_as(
-            "SELECT u.level, u.idx, p.upto, p.data \
-             FROM UNNEST($1::smallint[], $2::bigint[]) AS u(level, idx) \
-             CROSS JOIN LATERAL (SELECT upto, data FROM tile_parts \
-                 WHERE tile_parts.level = u.level AND tile_parts.idx = u.idx OFFSET 0) AS p \
-             ORDER BY u.level, u.idx, p.upto",
-        )
-        .bind(&levels)
-        .bind(&indexes)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut stored = StoredTiles::new();
-        let rows = rows
-            .into_iter()
-            .map(|(level, index, upto, data)| ((level, index), (upto, data)));
-        for ((level, index), parts) in grouped(rows) {
-            let key = (
-                from_db(level, "tile_parts.level")?,
-                from_db(index, "tile_parts.idx")?,
-            );
-            if let Some(tile) = join_tile(parts)? {
-                stored.insert(key, tile);
-            }
-        }
+        let ids: Vec<(u8, u64)> = batch.tiles.iter().map(|t| (t.level, t.index)).collect();
+        let stored = read_tiles(&mut *tx, &ids).await?;
         let parts = tiles_to_write(&batch.tiles, &stored)?;
         sqlx::query(
             "INSERT INTO tile_parts (level, idx, upto, data) \
@@ -275,6 +245,10 @@ impl Store for PostgresStore {
         sql::tile(&self.pool, level, index).await
     }
 
+    async fn tiles(&self, ids: &[(u8, u64)]) -> Result<StoredTiles, StoreError> {
+        read_tiles(&self.pool, ids).await
+    }
+
     async fn bundle(&self, index: u64) -> Result<Option<(u16, Vec<u8>)>, StoreError> {
         sql::bundle(&self.pool, index).await
     }
@@ -290,6 +264,33 @@ impl Store for PostgresStore {
     async fn search(&self, query: &SearchQuery) -> Result<Vec<EntryRecord>, StoreError> {
         sql::search(&self.pool, query).await
     }
+}
+
+/// The widest stored versions of these hash tiles, read in one statement:
+/// one index range scan per tile, whatever the
+/// planner knows of the table (see `probe_leaves`); OFFSET 0 keeps the
+/// subquery apart. Tiles not stored, or beyond the database's integers,
+/// are absent.
+async fn read_tiles<'e, E>(db: E, ids: &[(u8, u64)]) -> Result<StoredTiles, StoreError>
+where
+    E: Executor<'e, Database = Postgres>,
+{
+    let (levels, indexes): (Vec<i16>, Vec<i64>) = ids
+        .iter()
+        .filter_map(|&(level, index)| Some((i16::from(level), i64::try_from(index).ok()?)))
+        .unzip();
+    let rows: Vec<(i16, i64, i16, Vec<u8>)> = sqlx::query_as(
+        "SELECT u.level, u.idx, p.upto, p.data \
+         FROM UNNEST($1::smallint[], $2::bigint[]) AS u(level, idx) \
+         CROSS JOIN LATERAL (SELECT upto, data FROM tile_parts \
+             WHERE tile_parts.level = u.level AND tile_parts.idx = u.idx OFFSET 0) AS p \
+         ORDER BY u.level, u.idx, p.upto",
+    )
+    .bind(&levels)
+    .bind(&indexes)
+    .fetch_all(db)
+    .await?;
+    join_tiles(rows)
 }
 
 /// A width for a `SMALLINT` column: widths are `1..=256` (`Batch::check`),

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use super::batch::{bundles_to_write, tiles_to_write, StoredBundles, StoredTiles};
-use super::parts::compress_bundle;
+use super::parts::{compress_bundle, join_tiles};
 use super::sql::{self, from_db, leaf_from_db, to_db};
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
 
@@ -27,6 +27,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Leaf hashes looked up per statement, well under SQLite's variable limit.
 const LEAVES_PER_QUERY: usize = 500;
+
+/// Tiles read per statement (two variables each).
+const TILES_PER_QUERY: usize = 250;
 
 /// Entries inserted per statement: five variables each, well under
 /// SQLite's limit of 32,766.
@@ -92,6 +95,40 @@ impl Drop for Checkpointer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The widest stored versions of these hash tiles, [`TILES_PER_QUERY`]
+/// to a statement. Tiles not stored, or beyond the database's integers,
+/// are absent.
+async fn read_tiles(
+    connection: &mut SqliteConnection,
+    ids: &[(u8, u64)],
+) -> Result<StoredTiles, StoreError> {
+    let ids: Vec<(i64, i64)> = ids
+        .iter()
+        .filter_map(|&(level, index)| Some((i64::from(level), i64::try_from(index).ok()?)))
+        .collect();
+    let mut tiles = StoredTiles::new();
+    for chunk in ids.chunks(TILES_PER_QUERY) {
+        // CROSS JOIN keeps the list outside, so that each tile is a search
+        // of the primary key (`(level, idx) IN (VALUES …)` scans the table).
+        let mut query = QueryBuilder::<Sqlite>::new("WITH ids (level, idx) AS (VALUES ");
+        let mut list = query.separated(", ");
+        for &(level, index) in chunk {
+            list.push("(")
+                .push_bind_unseparated(level)
+                .push_unseparated(", ")
+                .push_bind_unseparated(index)
+                .push_unseparated(")");
+        }
+        query.push(
+            ") SELECT t.level, t.idx, t.upto, t.data FROM ids CROSS JOIN tile_parts AS t \
+             ON t.level = ids.level AND t.idx = ids.idx ORDER BY t.level, t.idx, t.upto",
+        );
+        let rows = query.build_query_as().fetch_all(&mut *connection).await?;
+        tiles.extend(join_tiles(rows)?);
+    }
+    Ok(tiles)
 }
 
 /// The checkpointer's loop: one checkpoint per wake-up, over a connection
@@ -208,12 +245,8 @@ impl SqliteStore {
 
     /// Step 2 of a commit: the parts that widen hash tiles or add new ones.
     async fn write_tiles(tx: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
-        let mut stored = StoredTiles::new();
-        for tile in &batch.tiles {
-            if let Some(data) = sql::tile(&mut *tx, tile.level, tile.index).await? {
-                stored.insert((tile.level, tile.index), data);
-            }
-        }
+        let ids: Vec<(u8, u64)> = batch.tiles.iter().map(|t| (t.level, t.index)).collect();
+        let stored = read_tiles(&mut *tx, &ids).await?;
         for part in tiles_to_write(&batch.tiles, &stored)? {
             sqlx::query("INSERT INTO tile_parts (level, idx, upto, data) VALUES (?, ?, ?, ?)")
                 .bind(i64::from(part.level))
@@ -334,6 +367,10 @@ impl Store for SqliteStore {
 
     async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
         sql::tile(&self.pool, level, index).await
+    }
+
+    async fn tiles(&self, ids: &[(u8, u64)]) -> Result<StoredTiles, StoreError> {
+        read_tiles(&mut *self.pool.acquire().await?, ids).await
     }
 
     async fn bundle(&self, index: u64) -> Result<Option<(u16, Vec<u8>)>, StoreError> {
