@@ -462,9 +462,6 @@ mod tests {
         async fn update_checkpoint(&self, size: u64, text: &[u8]) -> Result<(), StoreError> {
             self.store.update_checkpoint(size, text).await
         }
-        async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-            self.store.tile(level, index).await
-        }
         async fn tiles(
             &self,
             ids: &[(u8, u64)],

@@ -306,15 +306,18 @@ impl Sequencer {
             });
         }
         // 2. The partial tiles rebuild the compact range and the edge.
-        let mut tiles = Vec::new();
-        for id in TiledTree::edge_tiles(head.size) {
-            let data = self
-                .store
-                .tile(id.level, id.index)
-                .await?
-                .filter(|d| d.len() >= id.width as usize * 32)
+        let ids = TiledTree::edge_tiles(head.size);
+        let keys: Vec<_> = ids.iter().map(|id| (id.level, id.index)).collect();
+        let mut stored_tiles = self.store.tiles(&keys).await?;
+        let mut tiles = Vec::with_capacity(ids.len());
+        for id in ids {
+            let width = id.width as usize * 32;
+            let mut data = stored_tiles
+                .remove(&(id.level, id.index))
+                .filter(|d| d.len() >= width)
                 .ok_or_else(|| LoadError::MissingTile(id.path()))?;
-            tiles.push((id, data[..id.width as usize * 32].to_vec()));
+            data.truncate(width);
+            tiles.push((id, data));
         }
         let tree = TiledTree::from_tiles(head.size, &tiles).map_err(LoadError::Malformed)?;
         let edge_tiles = tiles

@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use crate::testing::stored_tile;
+
 use super::fixtures::{test_batch, test_bundle, test_entry, test_meta, test_tile};
 use super::{
     open_log, BatchError, BundleData, EntryRecord, LogMeta, SearchQuery, Store, StoreError,
@@ -86,7 +88,7 @@ async fn snapshot(store: &dyn Store) -> Snapshot {
     let mut bundles = Vec::new();
     for index in 0..4 {
         for level in 0..3 {
-            tiles.push(store.tile(level, index).await.expect("tile"));
+            tiles.push(stored_tile(store, level, index).await);
         }
         bundles.push(store.bundle(index).await.expect("bundle"));
     }
@@ -113,7 +115,7 @@ pub async fn empty_store(store: &dyn Store) {
         store.update_checkpoint(0, b"x").await,
         Err(StoreError::NotInitialized)
     ));
-    assert_eq!(store.tile(0, 0).await.expect("tile"), None);
+    assert_eq!(stored_tile(store, 0, 0).await, None);
     assert_eq!(store.bundle(0).await.expect("bundle"), None);
     assert_eq!(store.entry(0).await.expect("entry"), None);
     let leaf = test_entry(0, "a").leaf_hash;
@@ -201,16 +203,16 @@ pub async fn commit_and_read_back(store: &dyn Store) {
     assert_eq!(store.entry(3).await.expect("entry"), None);
     assert_eq!(store.entry(u64::MAX).await.expect("entry"), None);
     assert_eq!(
-        store.tile(0, 0).await.expect("tile"),
+        stored_tile(store, 0, 0).await,
         Some(batch.tiles[0].data.clone())
     );
     assert_eq!(
-        store.tile(1, 0).await.expect("tile"),
+        stored_tile(store, 1, 0).await,
         Some(batch.tiles[1].data.clone())
     );
-    assert_eq!(store.tile(0, 1).await.expect("tile"), None);
-    assert_eq!(store.tile(2, 0).await.expect("tile"), None);
-    assert_eq!(store.tile(0, u64::MAX).await.expect("tile"), None);
+    assert_eq!(stored_tile(store, 0, 1).await, None);
+    assert_eq!(stored_tile(store, 2, 0).await, None);
+    assert_eq!(stored_tile(store, 0, u64::MAX).await, None);
     // Several at once, as each alone: the absent ones are left out.
     let tiles = store
         .tiles(&[(0, 1), (1, 0), (0, u64::MAX), (0, 0), (2, 0)])
@@ -238,7 +240,7 @@ pub async fn commit_and_read_back(store: &dyn Store) {
     store.commit(&next).await.expect("second commit");
     assert_eq!(store.checkpoint().await.expect("checkpoint").size, 5);
     assert_eq!(
-        store.tile(0, 0).await.expect("tile"),
+        stored_tile(store, 0, 0).await,
         Some(next.tiles[0].data.clone())
     );
     assert_eq!(store.bundle(0).await.expect("bundle").map(|b| b.0), Some(5));
@@ -400,7 +402,7 @@ pub async fn tiles_only_widen(store: &dyn Store) {
         .expect("same again");
     let before = snapshot(store).await;
     assert_eq!(
-        store.tile(2, 3).await.expect("tile"),
+        stored_tile(store, 2, 3).await,
         Some(test_tile(2, 3, 10, 1).data)
     );
 
@@ -421,7 +423,7 @@ pub async fn tiles_only_widen(store: &dyn Store) {
     );
     assert_eq!(snapshot(store).await, before);
     assert_eq!(
-        store.tile(2, 3).await.expect("tile"),
+        stored_tile(store, 2, 3).await,
         Some(test_tile(2, 3, 10, 1).data)
     );
 }
@@ -514,11 +516,7 @@ pub async fn widened_many_times(store: &dyn Store) {
             .await
             .expect("wider bundle");
         assert_eq!(
-            store.tile(0, 3).await.expect("tile"),
-            Some(test_tile(0, 3, usize::from(width), 1).data)
-        );
-        assert_eq!(
-            store.tiles(&[(0, 3)]).await.expect("tiles").remove(&(0, 3)),
+            stored_tile(store, 0, 3).await,
             Some(test_tile(0, 3, usize::from(width), 1).data)
         );
         assert_eq!(
@@ -559,7 +557,7 @@ pub async fn format_1_log_carries_over(store: &dyn Store) {
         vec![test_entry(1, "a")]
     );
     assert_eq!(
-        store.tile(0, 0).await.expect("tile"),
+        stored_tile(store, 0, 0).await,
         Some(test_tile(0, 0, 3, 1).data)
     );
     assert_eq!(
@@ -574,7 +572,7 @@ pub async fn format_1_log_carries_over(store: &dyn Store) {
         .await
         .expect("commit after the migration");
     assert_eq!(
-        store.tile(0, 0).await.expect("tile"),
+        stored_tile(store, 0, 0).await,
         Some(test_tile(0, 0, 5, 1).data)
     );
     assert_eq!(

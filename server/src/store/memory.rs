@@ -183,10 +183,14 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn tiles(&self, ids: &[(u8, u64)]) -> Result<StoredTiles, StoreError> {
         Ok(self
-            .read(|log| log.tiles.get(&(level, index)).cloned())
-            .flatten())
+            .read(|log| {
+                ids.iter()
+                    .filter_map(|id| log.tiles.get(id).map(|data| (*id, data.clone())))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     async fn bundle(&self, index: u64) -> Result<Option<(u16, Vec<u8>)>, StoreError> {

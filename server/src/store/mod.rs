@@ -228,21 +228,10 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::Conflict`] if the stored size is not `size`.
     async fn update_checkpoint(&self, size: u64, text: &[u8]) -> Result<(), StoreError>;
 
-    /// The widest stored version of a hash tile. Narrower versions are its prefixes.
-    async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError>;
-
-    /// The widest stored versions of several hash tiles, by (level, index),
-    /// as [`tile`](Store::tile) gives each: tiles not stored are absent. A
+    /// The widest stored versions of several hash tiles, by (level, index);
+    /// narrower versions are their prefixes. Tiles not stored are absent. A
     /// store that can read them in one query should.
-    async fn tiles(&self, ids: &[(u8, u64)]) -> Result<HashMap<(u8, u64), Vec<u8>>, StoreError> {
-        let mut tiles = HashMap::with_capacity(ids.len());
-        for &(level, index) in ids {
-            if let Some(data) = self.tile(level, index).await? {
-                tiles.insert((level, index), data);
-            }
-        }
-        Ok(tiles)
-    }
+    async fn tiles(&self, ids: &[(u8, u64)]) -> Result<HashMap<(u8, u64), Vec<u8>>, StoreError>;
 
     /// The widest stored version of an entry bundle, with its width.
     async fn bundle(&self, index: u64) -> Result<Option<(u16, Vec<u8>)>, StoreError>;

@@ -54,7 +54,7 @@ fn upto_from_db(upto: i16, column: &'static str) -> Result<u16, StoreError> {
 ///
 /// [`StoreError::Corrupt`] unless each part holds exactly the hashes from
 /// the previous part's `upto` to its own.
-pub(crate) fn join_tile(
+fn join_tile(
     parts: impl IntoIterator<Item = (i16, Vec<u8>)>,
 ) -> Result<Option<Vec<u8>>, StoreError> {
     let corrupt = StoreError::Corrupt {

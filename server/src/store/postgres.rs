@@ -241,10 +241,6 @@ impl Store for PostgresStore {
         Ok(tx.commit().await?)
     }
 
-    async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        sql::tile(&self.pool, level, index).await
-    }
-
     async fn tiles(&self, ids: &[(u8, u64)]) -> Result<StoredTiles, StoreError> {
         read_tiles(&self.pool, ids).await
     }

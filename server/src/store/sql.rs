@@ -10,7 +10,7 @@ use sigtrail_merkle::Hash;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Transaction, Type};
 
 use super::batch::check_new_leaves;
-use super::parts::{join_bundle, join_tile};
+use super::parts::join_bundle;
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
 
 /// A number for a `BIGINT` / `INTEGER` column.
@@ -184,33 +184,6 @@ where
         }),
         None => Err(StoreError::NotInitialized),
     }
-}
-
-/// The widest stored version of a hash tile, joined from its parts.
-pub(crate) async fn tile<'e, DB, E>(
-    db: E,
-    level: u8,
-    index: u64,
-) -> Result<Option<Vec<u8>>, StoreError>
-where
-    DB: Database,
-    E: Executor<'e, Database = DB>,
-    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'q> i16: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'r> (i16, Vec<u8>): FromRow<'r, DB::Row>,
-{
-    let Ok(index) = i64::try_from(index) else {
-        return Ok(None);
-    };
-    let parts: Vec<(i16, Vec<u8>)> = sqlx::query_as(
-        "SELECT upto, data FROM tile_parts WHERE level = $1 AND idx = $2 ORDER BY upto",
-    )
-    .bind(i16::from(level))
-    .bind(index)
-    .fetch_all(db)
-    .await?;
-    join_tile(parts)
 }
 
 /// The widest stored version of an entry bundle, joined from its parts,

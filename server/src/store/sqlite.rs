@@ -365,10 +365,6 @@ impl Store for SqliteStore {
         self.finish(tx).await
     }
 
-    async fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        sql::tile(&self.pool, level, index).await
-    }
-
     async fn tiles(&self, ids: &[(u8, u64)]) -> Result<StoredTiles, StoreError> {
         read_tiles(&mut *self.pool.acquire().await?, ids).await
     }
@@ -471,7 +467,7 @@ mod tests {
             Some(batch.entries[2].clone())
         );
         assert_eq!(
-            store.tile(0, 0).await.expect("tile"),
+            crate::testing::stored_tile(&store, 0, 0).await,
             Some(batch.tiles[0].data.clone())
         );
         let init = store.init(&test_meta(), b"checkpoint 0\n").await;
