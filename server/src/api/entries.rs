@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sigtrail_note::SignedEntry;
+use sigtrail_note::{SignedEntry, VerifierKey};
 
 use super::{ApiError, AppState};
 use crate::sequencer::SubmitError;
@@ -100,9 +100,14 @@ pub(super) struct EntryResponse {
 /// The entry at an index, decoded.
 pub(super) async fn get_entry(
     State(state): State<Arc<AppState>>,
-    index: Result<Path<u64>, PathRejection>,
+    index: Result<Path<String>, PathRejection>,
 ) -> Result<Json<EntryResponse>, ApiError> {
-    let Path(index) = index.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let Path(text) = index.map_err(|e| ApiError::BadQuery(e.body_text()))?;
+    let index: u64 = text.parse().map_err(|_| {
+        ApiError::BadQuery(format!(
+            "entry index {text:?} is not a number from 0 up (/api/v1/entries/N)"
+        ))
+    })?;
     let size = state.reader.published().head.size;
     if index >= size {
         return Err(ApiError::NotFound(format!(
@@ -165,6 +170,9 @@ pub(super) async fn search(
             "give at least one of key, subject, name".into(),
         ));
     }
+    if let Some(key) = &params.key {
+        check_search_key(key)?;
+    }
     let subject = params
         .subject
         .map(|text| {
@@ -190,6 +198,20 @@ pub(super) async fn search(
         entries: records.into_iter().map(hit).collect(),
         next,
     }))
+}
+
+/// Refuses a `key` that is not a verifier key, which would match nothing.
+/// The usual cause is a key written into the URL as it is: `+` in a query
+/// means a space, so each `+` must be sent as `%2B`.
+fn check_search_key(key: &str) -> Result<(), ApiError> {
+    key.parse::<VerifierKey>().map(|_| ()).map_err(|e| {
+        let hint = if key.contains(' ') {
+            " (a '+' in a URL query is a space: write each '+' of the key as %2B)"
+        } else {
+            ""
+        };
+        ApiError::BadQuery(format!("key {key:?} is not a verifier key: {e}{hint}"))
+    })
 }
 
 fn hit(record: EntryRecord) -> SearchHit {
