@@ -170,9 +170,16 @@ pub(super) async fn search(
             "give at least one of key, subject, name".into(),
         ));
     }
-    if let Some(key) = &params.key {
-        check_search_key(key)?;
-    }
+    // The key as entries write it: a key that does not parse would match
+    // nothing, so it is refused.
+    let signer = params
+        .key
+        .map(|text| {
+            text.parse::<VerifierKey>()
+                .map(|key| key.to_string())
+                .map_err(|e| ApiError::bad_value("key", &text, "a verifier key", e))
+        })
+        .transpose()?;
     let subject = params
         .subject
         .map(|text| {
@@ -184,7 +191,7 @@ pub(super) async fn search(
     let records = state
         .store
         .search(&SearchQuery {
-            signer: params.key,
+            signer,
             subject,
             name: params.name,
             after: params.after,
@@ -198,20 +205,6 @@ pub(super) async fn search(
         entries: records.into_iter().map(hit).collect(),
         next,
     }))
-}
-
-/// Refuses a `key` that is not a verifier key, which would match nothing.
-/// The usual cause is a key written into the URL as it is: `+` in a query
-/// means a space, so each `+` must be sent as `%2B`.
-fn check_search_key(key: &str) -> Result<(), ApiError> {
-    key.parse::<VerifierKey>().map(|_| ()).map_err(|e| {
-        let hint = if key.contains(' ') {
-            " (a '+' in a URL query is a space: write each '+' of the key as %2B)"
-        } else {
-            ""
-        };
-        ApiError::BadQuery(format!("key {key:?} is not a verifier key: {e}{hint}"))
-    })
 }
 
 fn hit(record: EntryRecord) -> SearchHit {

@@ -82,6 +82,18 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// The query parameter `name`, whose value `text` is not `what`. Keys
+    /// and hashes are written with `+`, which a URL query reads as a
+    /// space: a space in the value is named as the likely cause.
+    pub fn bad_value(name: &str, text: &str, what: &str, error: impl std::fmt::Display) -> Self {
+        let hint = if text.contains(' ') {
+            format!(" (a '+' in a URL query is a space: write each '+' of the {name} as %2B)")
+        } else {
+            String::new()
+        };
+        ApiError::BadQuery(format!("{name} {text:?} is not {what}: {error}{hint}"))
+    }
 }
 
 impl From<StoreError> for ApiError {

@@ -38,7 +38,7 @@ pub(super) async fn inclusion(
         (None, Some(hash)) => {
             let leaf: Hash = hash
                 .parse()
-                .map_err(|e| ApiError::BadQuery(format!("hash: {e}")))?;
+                .map_err(|e| ApiError::bad_value("hash", &hash, "a leaf hash", e))?;
             let found = state.store.find_leaves(&[leaf]).await?;
             found
                 .first()

@@ -323,6 +323,7 @@ async fn proofs_by_index_and_hash_verify_and_bad_requests_get_4xx() {
         ("/api/v1/proof/inclusion?index=x&size=1", StatusCode::BAD_REQUEST, "bad query"),
         ("/api/v1/proof/inclusion?index=0&hash=AAAA&size=1", StatusCode::BAD_REQUEST, "exactly one"),
         ("/api/v1/proof/inclusion?hash=AAAA&size=1", StatusCode::BAD_REQUEST, "hash"),
+        ("/api/v1/proof/inclusion?hash=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=&size=1", StatusCode::BAD_REQUEST, "write each '+' of the hash as %2B"),
         ("/api/v1/proof/inclusion?hash=47DEQpj8HBSa%2B%2FTImW%2B5JCeuQeRkm5NMpJWZG3hSuFU%3D&size=1", StatusCode::NOT_FOUND, "no entry"),
         ("/api/v1/proof/consistency?old=5&new=4", StatusCode::BAD_REQUEST, "larger than"),
         ("/api/v1/proof/consistency?old=0&new=4", StatusCode::BAD_REQUEST, "at least 1"),
