@@ -274,7 +274,9 @@ impl SignerKey {
         algorithm: Algorithm,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Self, Error> {
-        Self::from_seed(name, algorithm, &SigningKey::generate(rng).to_bytes())
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        Self::from_seed(name, algorithm, &seed)
     }
 
     /// The key named `name` with the RFC 8032 private key (seed) `seed`.
