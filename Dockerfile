@@ -1,6 +1,6 @@
 # Multi-stage build of the sigtrail binaries: sigtrail-server, sigtrail-witness
 # and sigtrail. The topology that uses them is docker-compose.yml.
-FROM rust:1.85-bookworm AS build
+FROM rust:1.88-bookworm AS build
 WORKDIR /src
 # An image runs on any x86-64: this empty RUSTFLAGS replaces the
 # target-cpu=native of .cargo/config.toml. For an image that only runs on

@@ -348,7 +348,8 @@ impl Submitter {
                     // A copy: the answer's bytes share the connection's read
                     // buffer, several times their size, which a kept answer
                     // would pin (gigabytes over a long run).
-                    let sampled = (i % self.load.verify_every.max(1) == 0)
+                    let sampled = i
+                        .is_multiple_of(self.load.verify_every.max(1))
                         .then(|| (i, Bytes::copy_from_slice(&body)));
                     answers.push((latency, sampled));
                 }

@@ -348,7 +348,7 @@ impl Shared {
             201 => match response.json::<Created>().await {
                 Ok(created) => {
                     let n = self.created.fetch_add(1, Ordering::Relaxed);
-                    Answer::Created((n % self.verify_every == 0).then_some(created.proof))
+                    Answer::Created(n.is_multiple_of(self.verify_every).then_some(created.proof))
                 }
                 Err(_) => Answer::Failed("bad answer".to_owned()),
             },

@@ -163,7 +163,7 @@ fn tiled_tree_in_every_chunk_size_up_to_600() {
     let r = Reference::new(N);
     for chunk in 1..=N {
         let mut chunks = vec![chunk; (N / chunk) as usize];
-        if N % chunk != 0 {
+        if !N.is_multiple_of(chunk) {
             chunks.push(N % chunk);
         }
         run_chunked(&r, &chunks, false);

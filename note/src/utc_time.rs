@@ -16,7 +16,7 @@ const EPOCH_DAY_OFFSET: u64 = 719_468;
 const DAYS_PER_ERA: u64 = 146_097;
 
 fn is_leap_year(year: u32) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {

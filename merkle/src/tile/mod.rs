@@ -211,7 +211,7 @@ pub fn new_tiles(old_size: u64, new_size: u64) -> Vec<TileId> {
 ///
 /// [`Error::WrongTileLength`] when the length is not a multiple of 32.
 pub fn tile_hashes(data: &[u8]) -> Result<Vec<Hash>, Error> {
-    if data.len() % HASH_SIZE != 0 {
+    if !data.len().is_multiple_of(HASH_SIZE) {
         return Err(Error::WrongTileLength {
             got: data.len(),
             want: data.len() / HASH_SIZE * HASH_SIZE,

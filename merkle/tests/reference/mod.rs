@@ -123,7 +123,7 @@ pub fn tiles(size: u64) -> BTreeSet<TileId> {
                 width: 256,
             });
         }
-        if count % 256 != 0 {
+        if !count.is_multiple_of(256) {
             let width = (count % 256) as u16;
             out.insert(TileId {
                 level,

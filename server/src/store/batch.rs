@@ -97,7 +97,7 @@ impl BundleData {
 
 /// The width of a hash tile of these bytes, if it is a valid one.
 pub(crate) fn tile_width(data: &[u8]) -> Option<u16> {
-    if data.len() % HASH_SIZE != 0 {
+    if !data.len().is_multiple_of(HASH_SIZE) {
         return None;
     }
     u16::try_from(data.len() / HASH_SIZE)
