@@ -244,6 +244,10 @@ pub struct Sequencer {
     metrics: Arc<Metrics>,
     /// A commit failed: the store may be ahead of `tree`; reload first.
     stale: bool,
+    /// Look the batch's leaf hashes up before placing it. Off while
+    /// batches hold only new entries: the store refuses a batch with a
+    /// logged leaf hash anyway, and that refusal turns this on.
+    probe_first: bool,
     witnesses: Arc<Witnesses>,
     /// The tree size whose checkpoint a quorum of witnesses cosigned.
     witnessed: u64,
@@ -287,6 +291,7 @@ impl Sequencer {
             config,
             metrics,
             stale: false,
+            probe_first: false,
             witnesses,
             witnessed: 0,
         };
@@ -494,6 +499,8 @@ impl Sequencer {
     }
 
     /// Commits a batch; after a failure, reloads the tree and tries once more.
+    /// A batch refused because one of its leaf hashes is logged changed
+    /// nothing: it is placed again at once with its leaf hashes looked up.
     async fn commit_with_retry(
         &mut self,
         batch: &[Submission],
@@ -507,8 +514,20 @@ impl Sequencer {
             // 2. Try the batch.
             match self.try_commit(batch).await {
                 Ok(placed) => return Ok(placed),
+                Err(CommitError::Store(StoreError::DuplicateLeaf { index, logged_at }))
+                    if !self.probe_first =>
+                {
+                    tracing::debug!(
+                        index,
+                        logged_at,
+                        "batch holds a logged entry; looking it up"
+                    );
+                    self.probe_first = true;
+                }
                 Err(error) => {
                     self.stale = true;
+                    // The failed commit may have logged the batch after all.
+                    self.probe_first = true;
                     failures += 1;
                     if failures == 2 {
                         return Err(error);
@@ -554,10 +573,14 @@ impl Sequencer {
     /// makes it the sequencer's state. Returns each submission's index and
     /// whether it is new.
     async fn try_commit(&mut self, batch: &[Submission]) -> Result<Vec<(u64, bool)>, CommitError> {
-        // 1. Deduplicate against the store and within the batch.
+        // 1. Deduplicate within the batch, and against the store when
+        //    entries were resubmitted lately.
         let leaves: Vec<Hash> = batch.iter().map(|s| s.entry.leaf_hash()).collect();
-        let logged: HashMap<Hash, u64> =
-            self.store.find_leaves(&leaves).await?.into_iter().collect();
+        let mut logged: HashMap<Hash, u64> = HashMap::new();
+        if self.probe_first {
+            logged.extend(self.store.find_leaves(&leaves).await?);
+            self.probe_first = !logged.is_empty();
+        }
         let mut tree = self.tree.clone();
         let mut bundle = self.bundle.clone();
         let old_size = tree.size();

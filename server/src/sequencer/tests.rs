@@ -93,6 +93,18 @@ impl Rig {
         }
         indexes
     }
+
+    /// Checks every bundle verifies and returns each index and whether the
+    /// submission added the entry.
+    async fn outcomes(&self, entries: &[SignedEntry], answers: Vec<Answer>) -> Vec<(u64, bool)> {
+        let mut outcomes = Vec::new();
+        for (entry, answer) in entries.iter().zip(answers) {
+            let logged = answer.await.unwrap().unwrap();
+            verify_bundle(&logged.bundle, entry, &self.log_key);
+            outcomes.push((logged.index, logged.new));
+        }
+        outcomes
+    }
 }
 
 #[tokio::test]
@@ -146,18 +158,41 @@ async fn duplicates_get_the_existing_index_within_a_batch_and_across_batches() {
     ];
     let answers = rig.submit_all(&again);
     rig.sequencer.step().await;
-    let mut outcomes = Vec::new();
-    for (entry, answer) in again.iter().zip(answers) {
-        let logged = answer.await.unwrap().unwrap();
-        verify_bundle(&logged.bundle, entry, &rig.log_key);
-        outcomes.push((logged.index, logged.new));
-    }
-    assert_eq!(outcomes, vec![(1, false), (3, true), (3, true)]);
+    assert_eq!(
+        rig.outcomes(&again, answers).await,
+        vec![(1, false), (3, true), (3, true)]
+    );
     assert_eq!(
         assert_log_consistent(rig.store.as_ref(), &rig.log_key)
             .await
             .size,
         4
+    );
+
+    // New entries only, so the sequencer stops looking leaf hashes up;
+    // an entry resubmitted after that is still found.
+    for from in [4, 7] {
+        let new = entries(from, 2);
+        let answers = rig.submit_all(&new);
+        rig.sequencer.step().await;
+        assert_eq!(rig.expect_logged(&new, answers).await, vec![from, from + 1]);
+        let again = [
+            batch[0].clone(),
+            new[1].clone(),
+            entries(from + 2, 1)[0].clone(),
+        ];
+        let answers = rig.submit_all(&again);
+        rig.sequencer.step().await;
+        assert_eq!(
+            rig.outcomes(&again, answers).await,
+            vec![(0, false), (from + 1, false), (from + 2, true)]
+        );
+    }
+    assert_eq!(
+        assert_log_consistent(rig.store.as_ref(), &rig.log_key)
+            .await
+            .size,
+        10
     );
 }
 
