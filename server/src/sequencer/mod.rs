@@ -244,9 +244,10 @@ pub struct Sequencer {
     metrics: Arc<Metrics>,
     /// A commit failed: the store may be ahead of `tree`; reload first.
     stale: bool,
-    /// Look the batch's leaf hashes up before placing it. Off while
-    /// batches hold only new entries: the store refuses a batch with a
-    /// logged leaf hash anyway, and that refusal turns this on.
+    /// Look the next batch's leaf hashes up before placing it: the last
+    /// batch held logged entries, or its commit failed. Off while batches
+    /// hold only new entries, since the store refuses a batch with a
+    /// logged leaf hash anyway.
     probe_first: bool,
     witnesses: Arc<Witnesses>,
     /// The tree size whose checkpoint a quorum of witnesses cosigned.
@@ -505,6 +506,7 @@ impl Sequencer {
         &mut self,
         batch: &[Submission],
     ) -> Result<Vec<(u64, bool)>, CommitError> {
+        let mut probe = self.probe_first;
         let mut failures = 0;
         loop {
             // 1. After a failed commit the store may hold more than we know.
@@ -512,24 +514,30 @@ impl Sequencer {
                 self.reload().await?;
             }
             // 2. Try the batch.
-            match self.try_commit(batch).await {
-                Ok(placed) => return Ok(placed),
+            match self.try_commit(batch, probe).await {
+                Ok(placed) => {
+                    self.probe_first = probe && placed.iter().any(|&(_, new)| !new);
+                    return Ok(placed);
+                }
+                // Refused once for a logged entry: look up and place again.
+                // A second refusal counts as a failure.
                 Err(CommitError::Store(StoreError::DuplicateLeaf { index, logged_at }))
-                    if !self.probe_first =>
+                    if !probe =>
                 {
                     tracing::debug!(
                         index,
                         logged_at,
                         "batch holds a logged entry; looking it up"
                     );
-                    self.probe_first = true;
+                    probe = true;
                 }
                 Err(error) => {
                     self.stale = true;
                     // The failed commit may have logged the batch after all.
-                    self.probe_first = true;
+                    probe = true;
                     failures += 1;
                     if failures == 2 {
+                        self.probe_first = true;
                         return Err(error);
                     }
                     tracing::warn!(%error, "commit failed; reloading the tree");
@@ -572,15 +580,18 @@ impl Sequencer {
     /// Places every submission in the tree, writes the batch, and on success
     /// makes it the sequencer's state. Returns each submission's index and
     /// whether it is new.
-    async fn try_commit(&mut self, batch: &[Submission]) -> Result<Vec<(u64, bool)>, CommitError> {
-        // 1. Deduplicate within the batch, and against the store when
-        //    entries were resubmitted lately.
+    async fn try_commit(
+        &mut self,
+        batch: &[Submission],
+        probe: bool,
+    ) -> Result<Vec<(u64, bool)>, CommitError> {
+        // 1. Deduplicate within the batch, and against the store if `probe`.
         let leaves: Vec<Hash> = batch.iter().map(|s| s.entry.leaf_hash()).collect();
-        let mut logged: HashMap<Hash, u64> = HashMap::new();
-        if self.probe_first {
-            logged.extend(self.store.find_leaves(&leaves).await?);
-            self.probe_first = !logged.is_empty();
-        }
+        let logged: HashMap<Hash, u64> = if probe {
+            self.store.find_leaves(&leaves).await?.into_iter().collect()
+        } else {
+            HashMap::new()
+        };
         let mut tree = self.tree.clone();
         let mut bundle = self.bundle.clone();
         let old_size = tree.size();
