@@ -2,6 +2,7 @@
 //! and which tiles and bundles it may write over the stored ones.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
 
 use sigtrail_merkle::{Hash, HASH_SIZE};
 
@@ -168,6 +169,104 @@ pub(crate) type StoredTiles = HashMap<(u8, u64), Vec<u8>>;
 
 /// The stored versions of entry bundles, by index, with their width.
 pub(crate) type StoredBundles = HashMap<u64, (u16, Vec<u8>)>;
+
+/// A copy of the partial tiles and bundles a store's last commits wrote,
+/// so that the next commit need not read all their parts back (a partial
+/// bundle has up to 255 parts, one per commit that widened it).
+///
+/// A copy is the stored version whenever the stored version has the copy's
+/// width: parts are only ever added, each wider than every stored one, and
+/// the copy's widest part was written by a commit that checked the stored
+/// prefix. A store asks for the stored width of each tile and bundle in the
+/// commit's statement and reads the parts of those whose width differs.
+#[derive(Debug, Default)]
+pub(crate) struct TailCopy {
+    tiles: StoredTiles,
+    bundles: StoredBundles,
+}
+
+impl TailCopy {
+    /// The width of the copy of each of the batch's tiles, 0 for none.
+    pub(crate) fn tile_widths(&self, batch: &Batch) -> Vec<u16> {
+        batch
+            .tiles
+            .iter()
+            .map(|t| {
+                self.tiles
+                    .get(&(t.level, t.index))
+                    .and_then(|data| tile_width(data))
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+
+    /// The width of the copy of each of the batch's bundles, 0 for none.
+    pub(crate) fn bundle_widths(&self, batch: &Batch) -> Vec<u16> {
+        batch
+            .bundles
+            .iter()
+            .map(|b| self.bundles.get(&b.index).map_or(0, |(width, _)| *width))
+            .collect()
+    }
+
+    /// Moves the copy of a tile into `stored`, if there is one.
+    pub(crate) fn take_tile(&mut self, key: (u8, u64), stored: &mut StoredTiles) {
+        if let Some(data) = self.tiles.remove(&key) {
+            stored.insert(key, data);
+        }
+    }
+
+    /// Moves the copy of a bundle into `stored`, if there is one.
+    pub(crate) fn take_bundle(&mut self, index: u64, stored: &mut StoredBundles) {
+        if let Some(bundle) = self.bundles.remove(&index) {
+            stored.insert(index, bundle);
+        }
+    }
+
+    /// Keeps the partial tiles and bundles of a batch just committed, and
+    /// drops the copies its full ones replace.
+    fn committed(&mut self, batch: &Batch) {
+        for tile in &batch.tiles {
+            let key = (tile.level, tile.index);
+            if tile_width(&tile.data) == Some(FULL_WIDTH) {
+                self.tiles.remove(&key);
+            } else {
+                self.tiles.insert(key, tile.data.clone());
+            }
+        }
+        for bundle in &batch.bundles {
+            if bundle.width == FULL_WIDTH {
+                self.bundles.remove(&bundle.index);
+            } else {
+                self.bundles
+                    .insert(bundle.index, (bundle.width, bundle.data.clone()));
+            }
+        }
+    }
+}
+
+/// A store's [`TailCopy`], shared by its clones. A commit takes it and
+/// gives it back only if it succeeds; a commit that runs meanwhile finds
+/// it empty and reads every part.
+#[derive(Debug, Default)]
+pub(crate) struct SharedTail(Mutex<TailCopy>);
+
+impl SharedTail {
+    fn lock(&self) -> MutexGuard<'_, TailCopy> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The copy, for a commit; the store keeps none until it is given back.
+    pub(crate) fn take(&self) -> TailCopy {
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// Gives the copy back after its commit of `batch` succeeded.
+    pub(crate) fn committed(&self, mut tail: TailCopy, batch: &Batch) {
+        tail.committed(batch);
+        *self.lock() = tail;
+    }
+}
 
 /// What the batch's tiles append to the store, given the stored versions
 /// of (at least) the batch's tiles.

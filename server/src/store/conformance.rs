@@ -504,6 +504,71 @@ pub async fn bundles_only_widen(store: &dyn Store) {
     assert_eq!(snapshot(store).await, before);
 }
 
+/// Two stores on one database, each committing in turn: a store's copy
+/// of the tiles and bundles it committed last is not taken for the stored
+/// versions once the other store has widened them, and is taken while they
+/// are as it left them.
+pub async fn another_store_widens(a: &dyn Store, b: &dyn Store) {
+    init(a).await;
+    let key = TileKey::Hash { level: 2, index: 3 };
+    commit_tile(a, test_tile(2, 3, 4, 1))
+        .await
+        .expect("a: 4 wide");
+    commit_bundle(a, test_bundle(1, 3, "a"))
+        .await
+        .expect("a: 3");
+    commit_tile(b, test_tile(2, 3, 10, 1)).await.expect("b: 10");
+    commit_bundle(b, test_bundle(1, 7, "a"))
+        .await
+        .expect("b: 7");
+    // A's copies are 4 and 3 wide: it appends to what B stored.
+    commit_tile(a, test_tile(2, 3, 12, 1)).await.expect("a: 12");
+    commit_bundle(a, test_bundle(1, 9, "a"))
+        .await
+        .expect("a: 9");
+    for store in [a, b] {
+        assert_eq!(
+            stored_tile(store, 2, 3).await,
+            Some(test_tile(2, 3, 12, 1).data)
+        );
+        assert_eq!(
+            store.bundle(1).await.expect("bundle"),
+            Some((9, test_bundle(1, 9, "a").data))
+        );
+    }
+    // B's copies are 10 and 7 wide: it checks against what A stored.
+    let rewritten = commit_tile(b, test_tile(2, 3, 12, 2)).await;
+    assert!(
+        matches!(rewritten, Err(StoreError::PrefixChanged { tile, stored_width: 12, new_width: 12 }) if tile == key),
+        "{rewritten:?}"
+    );
+    let rewritten = commit_bundle(b, test_bundle(1, 10, "b")).await;
+    assert!(
+        matches!(
+            rewritten,
+            Err(StoreError::PrefixChanged {
+                stored_width: 9,
+                new_width: 10,
+                ..
+            })
+        ),
+        "{rewritten:?}"
+    );
+    // A's copies are as stored: a wrong prefix is still refused, then
+    // (copies dropped with the refusal) the right one appended.
+    let rewritten = commit_tile(a, test_tile(2, 3, 14, 2)).await;
+    assert!(
+        matches!(rewritten, Err(StoreError::PrefixChanged { tile, stored_width: 12, new_width: 14 }) if tile == key),
+        "{rewritten:?}"
+    );
+    commit_tile(a, test_tile(2, 3, 14, 1)).await.expect("a: 14");
+    commit_tile(a, test_tile(2, 3, 16, 1)).await.expect("a: 16");
+    assert_eq!(
+        stored_tile(b, 2, 3).await,
+        Some(test_tile(2, 3, 16, 1).data)
+    );
+}
+
 /// A tile and a bundle widened by many commits, up to full, read back
 /// whole after each one; the full versions are then accepted again.
 pub async fn widened_many_times(store: &dyn Store) {

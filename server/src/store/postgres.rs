@@ -1,6 +1,7 @@
 //! The PostgreSQL store: production, schema in `migrations/postgres`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use sigtrail_merkle::Hash;
@@ -8,7 +9,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Executor, PgConnection, Postgres};
 
 use super::batch::{
-    bundles_to_write, check_new_leaves, tiles_to_write, StoredBundles, StoredTiles,
+    bundles_to_write, check_new_leaves, tiles_to_write, BundlePart, SharedTail, StoredBundles,
+    StoredTiles, TailCopy, TilePart,
 };
 use super::parts::{compress_bundle, grouped, join_bundle, join_tiles};
 use super::sql::{self, from_db, leaf_from_db, to_db};
@@ -27,6 +29,8 @@ const MAX_CONNECTIONS: u32 = 16;
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The partial tiles and bundles this store committed last.
+    tail: Arc<SharedTail>,
 }
 
 impl PostgresStore {
@@ -42,125 +46,194 @@ impl PostgresStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            tail: Arc::default(),
+        })
     }
 
-    /// Step 2 of a commit: the parts that widen hash tiles or add new ones.
-    async fn write_tiles(tx: &mut PgConnection, batch: &Batch) -> Result<(), StoreError> {
-        if batch.tiles.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<(u8, u64)> = batch.tiles.iter().map(|t| (t.level, t.index)).collect();
-        let stored = read_tiles(&mut *tx, &ids).await?;
-        let parts = tiles_to_write(&batch.tiles, &stored)?;
-        sqlx::query(
-            "INSERT INTO tile_parts (level, idx, upto, data) \
-             SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::smallint[], $4::bytea[])",
-        )
-        .bind(parts.iter().map(|p| i16::from(p.level)).collect::<Vec<_>>())
-        .bind(
-            parts
-                .iter()
-                .map(|p| to_db(p.index))
-                .collect::<Result<Vec<_>, _>>()?,
-        )
-        .bind(parts.iter().map(|p| upto_to_db(p.upto)).collect::<Vec<_>>())
-        .bind(parts.iter().map(|p| p.data).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
-        Ok(())
-    }
-
-    /// Step 3 of a commit: the parts that widen entry bundles or add new ones.
-    async fn write_bundles(tx: &mut PgConnection, batch: &Batch) -> Result<(), StoreError> {
-        if batch.bundles.is_empty() {
-            return Ok(());
-        }
-        let indexes = batch
+    /// Steps 1 and 2 of a commit, in one statement: the compare-and-swap
+    /// on `log_state`, and the stored versions of the batch's tiles and
+    /// bundles: from `tail` for those stored at the width of its copy, else
+    /// joined from their parts (one index range scan each, as in
+    /// `read_tiles`).
+    ///
+    /// The parts are read in the statement's snapshot, which may predate
+    /// the swap if it waited for another writer's lock. They are still the
+    /// stored ones whenever the swap succeeds: only a commit writes parts,
+    /// and a commit that ended while this one waited changed the size, so
+    /// the swap refuses.
+    async fn swap_and_read(
+        tx: &mut PgConnection,
+        batch: &Batch,
+        tail: &mut TailCopy,
+    ) -> Result<(StoredTiles, StoredBundles), StoreError> {
+        let (levels, tile_indexes): (Vec<i16>, Vec<i64>) = batch
+            .tiles
+            .iter()
+            .map(|t| Ok((i16::from(t.level), to_db(t.index)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?
+            .into_iter()
+            .unzip();
+        let bundle_indexes = batch
             .bundles
             .iter()
             .map(|b| to_db(b.index))
             .collect::<Result<Vec<_>, _>>()?;
-        let rows: Vec<(i64, i16, i16, Vec<u8>)> = sqlx::query_as(
-            "SELECT u.idx, p.upto, p.codec, p.data FROM UNNEST($1::bigint[]) AS u(idx) \
-             CROSS JOIN LATERAL (SELECT upto, codec, data FROM bundle_parts \
-                 WHERE bundle_parts.idx = u.idx OFFSET 0) AS p \
-             ORDER BY u.idx, p.upto",
+        let widths = |widths: Vec<u16>| widths.into_iter().map(upto_to_db).collect::<Vec<_>>();
+        // Rows of kind 0: the swapped size; 1, 3: a tile or bundle stored
+        // at the width of the copy; 2, 4: the parts of the others.
+        let rows: Vec<(i16, i16, i64, i16, i16, Vec<u8>)> = sqlx::query_as(
+            "WITH swap AS (UPDATE log_state SET size = $1, checkpoint = $2 \
+                 WHERE id = 1 AND size = $3 RETURNING size), \
+             tile_tops AS (SELECT u.level, u.idx, u.copy, t.upto AS top \
+                 FROM UNNEST($4::smallint[], $5::bigint[], $6::smallint[]) AS u(level, idx, copy) \
+                 LEFT JOIN LATERAL (SELECT upto FROM tile_parts \
+                     WHERE tile_parts.level = u.level AND tile_parts.idx = u.idx \
+                     ORDER BY upto DESC LIMIT 1) AS t ON true), \
+             bundle_tops AS (SELECT u.idx, u.copy, b.upto AS top \
+                 FROM UNNEST($7::bigint[], $8::smallint[]) AS u(idx, copy) \
+                 LEFT JOIN LATERAL (SELECT upto FROM bundle_parts \
+                     WHERE bundle_parts.idx = u.idx ORDER BY upto DESC LIMIT 1) AS b ON true) \
+             SELECT 0::smallint, 0::smallint, size, 0::smallint, 0::smallint, ''::bytea \
+                 FROM swap \
+             UNION ALL \
+             SELECT 1::smallint, level, idx, top, 0::smallint, ''::bytea \
+                 FROM tile_tops WHERE top = copy \
+             UNION ALL \
+             SELECT 2::smallint, u.level, u.idx, p.upto, 0::smallint, p.data \
+                 FROM tile_tops AS u CROSS JOIN LATERAL (SELECT upto, data FROM tile_parts \
+                     WHERE tile_parts.level = u.level AND tile_parts.idx = u.idx \
+                     AND u.top IS DISTINCT FROM u.copy OFFSET 0) AS p \
+             UNION ALL \
+             SELECT 3::smallint, 0::smallint, idx, top, 0::smallint, ''::bytea \
+                 FROM bundle_tops WHERE top = copy \
+             UNION ALL \
+             SELECT 4::smallint, 0::smallint, u.idx, p.upto, p.codec, p.data \
+                 FROM bundle_tops AS u CROSS JOIN LATERAL (SELECT upto, codec, data \
+                     FROM bundle_parts WHERE bundle_parts.idx = u.idx \
+                     AND u.top IS DISTINCT FROM u.copy OFFSET 0) AS p \
+             ORDER BY 1, 2, 3, 4",
         )
-        .bind(&indexes)
+        .bind(to_db(batch.new_size)?)
+        .bind(&batch.checkpoint)
+        .bind(to_db(batch.old_size)?)
+        .bind(&levels)
+        .bind(&tile_indexes)
+        .bind(widths(tail.tile_widths(batch)))
+        .bind(&bundle_indexes)
+        .bind(widths(tail.bundle_widths(batch)))
         .fetch_all(&mut *tx)
         .await?;
-        let mut stored = StoredBundles::new();
-        let rows = rows
-            .into_iter()
-            .map(|(index, upto, codec, data)| (index, (upto, codec, data)));
-        for (index, parts) in grouped(rows) {
-            if let Some(bundle) = join_bundle(parts)? {
-                stored.insert(from_db(index, "bundle_parts.idx")?, bundle);
+        if rows.first().is_none_or(|row| row.0 != 0) {
+            return Err(sql::refused_swap::<Postgres>(tx, batch.old_size).await);
+        }
+        let mut tiles = StoredTiles::new();
+        let mut bundles = StoredBundles::new();
+        let mut tile_parts = Vec::new();
+        let mut bundle_parts = Vec::new();
+        for (kind, level, index, upto, codec, data) in rows.into_iter().skip(1) {
+            match kind {
+                1 => tail.take_tile(
+                    (
+                        from_db(level, "tile_parts.level")?,
+                        from_db(index, "tile_parts.idx")?,
+                    ),
+                    &mut tiles,
+                ),
+                2 => tile_parts.push((level, index, upto, data)),
+                3 => tail.take_bundle(from_db(index, "bundle_parts.idx")?, &mut bundles),
+                _ => bundle_parts.push((index, (upto, codec, data))),
             }
         }
-        let parts = bundles_to_write(&batch.bundles, &stored)?;
+        tiles.extend(join_tiles(tile_parts)?);
+        for (index, parts) in grouped(bundle_parts) {
+            if let Some(bundle) = join_bundle(parts)? {
+                bundles.insert(from_db(index, "bundle_parts.idx")?, bundle);
+            }
+        }
+        Ok((tiles, bundles))
+    }
+
+    /// Step 3 of a commit, in one statement: the parts that widen hash
+    /// tiles and entry bundles or add new ones, the signers not seen
+    /// before, and the entries, indexed from the batch's old size, unless
+    /// one of their leaf hashes is logged already. Returns how many
+    /// entries it inserted.
+    ///
+    /// A statement does not see its own inserts, so the entries take their
+    /// signer ids from the signers it inserts and the ones stored before.
+    async fn append(
+        tx: &mut PgConnection,
+        batch: &Batch,
+        tiles: &[TilePart<'_>],
+        bundles: &[BundlePart<'_>],
+    ) -> Result<u64, StoreError> {
         let (codecs, data): (Vec<i16>, Vec<Vec<u8>>) =
-            parts.iter().map(|p| compress_bundle(p.data)).unzip();
-        sqlx::query(
-            "INSERT INTO bundle_parts (idx, upto, codec, data) \
-             SELECT * FROM UNNEST($1::bigint[], $2::smallint[], $3::smallint[], $4::bytea[])",
+            bundles.iter().map(|p| compress_bundle(p.data)).unzip();
+        let first = to_db(batch.old_size)?;
+        let inserted: i64 = sqlx::query_scalar(
+            "WITH tiles AS (INSERT INTO tile_parts (level, idx, upto, data) \
+                 SELECT * FROM UNNEST($1::smallint[], $2::bigint[], $3::smallint[], $4::bytea[])), \
+             bundles AS (INSERT INTO bundle_parts (idx, upto, codec, data) \
+                 SELECT * FROM UNNEST($5::bigint[], $6::smallint[], $7::smallint[], $8::bytea[])), \
+             keys AS (SELECT DISTINCT vkey FROM UNNEST($11::text[]) AS q(vkey)), \
+             added AS (INSERT INTO signers (vkey) SELECT vkey FROM keys \
+                 ON CONFLICT (vkey) DO NOTHING RETURNING id, vkey), \
+             known AS (SELECT id, vkey FROM added \
+                 UNION ALL \
+                 SELECT s.id, s.vkey FROM keys CROSS JOIN LATERAL (SELECT id, vkey \
+                     FROM signers WHERE signers.vkey = keys.vkey OFFSET 0) AS s), \
+             logged AS (SELECT e.idx FROM UNNEST($10::bytea[]) AS q(leaf_hash) \
+                 CROSS JOIN LATERAL (SELECT idx FROM entries \
+                     WHERE entries.leaf_hash = q.leaf_hash LIMIT 1) AS e), \
+             inserted AS (INSERT INTO entries (idx, leaf_hash, signer_id, subject, name) \
+                 SELECT u.idx, u.leaf_hash, k.id, u.subject, u.name \
+                 FROM UNNEST($9::bigint[], $10::bytea[], $11::text[], $12::bytea[], \
+                             $13::text[]) AS u(idx, leaf_hash, signer, subject, name) \
+                 JOIN known k ON k.vkey = u.signer \
+                 WHERE NOT EXISTS (SELECT 1 FROM logged) \
+                 RETURNING 1) \
+             SELECT count(*) FROM inserted",
         )
+        .bind(tiles.iter().map(|p| i16::from(p.level)).collect::<Vec<_>>())
         .bind(
-            parts
+            tiles
                 .iter()
                 .map(|p| to_db(p.index))
                 .collect::<Result<Vec<_>, _>>()?,
         )
-        .bind(parts.iter().map(|p| upto_to_db(p.upto)).collect::<Vec<_>>())
+        .bind(tiles.iter().map(|p| upto_to_db(p.upto)).collect::<Vec<_>>())
+        .bind(tiles.iter().map(|p| p.data).collect::<Vec<_>>())
+        .bind(
+            bundles
+                .iter()
+                .map(|p| to_db(p.index))
+                .collect::<Result<Vec<_>, _>>()?,
+        )
+        .bind(
+            bundles
+                .iter()
+                .map(|p| upto_to_db(p.upto))
+                .collect::<Vec<_>>(),
+        )
         .bind(codecs)
         .bind(data)
-        .execute(&mut *tx)
-        .await?;
-        Ok(())
-    }
-
-    /// Step 4 of a commit: the signers not seen before, then the entries,
-    /// indexed from `first` (the batch's old size), unless one of their
-    /// leaf hashes is logged already.
-    async fn insert_entries(
-        tx: &mut PgConnection,
-        batch: &Batch,
-        first: i64,
-    ) -> Result<(), StoreError> {
-        if batch.entries.is_empty() {
-            return Ok(());
-        }
-        let signers: Vec<&str> = batch.entries.iter().map(|e| e.signer.as_str()).collect();
-        sqlx::query(
-            "INSERT INTO signers (vkey) SELECT DISTINCT vkey FROM UNNEST($1::text[]) AS u(vkey) \
-             ON CONFLICT (vkey) DO NOTHING",
-        )
-        .bind(&signers)
-        .execute(&mut *tx)
-        .await?;
-        let leaves: Vec<&[u8]> = batch
-            .entries
-            .iter()
-            .map(|e| e.leaf_hash.0.as_slice())
-            .collect();
-        // The leaf-hash index is not unique: the statement inserts nothing
-        // if a leaf hash is logged already (one index probe per leaf, as in
-        // `probe_leaves`).
-        let inserted = sqlx::query(
-            "WITH logged AS (SELECT e.idx FROM UNNEST($2::bytea[]) AS q(leaf_hash) \
-                 CROSS JOIN LATERAL (SELECT idx FROM entries \
-                     WHERE entries.leaf_hash = q.leaf_hash LIMIT 1) AS e) \
-             INSERT INTO entries (idx, leaf_hash, signer_id, subject, name) \
-             SELECT u.idx, u.leaf_hash, s.id, u.subject, u.name \
-             FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $4::bytea[], $5::text[]) \
-                  AS u(idx, leaf_hash, signer, subject, name) \
-             JOIN signers s ON s.vkey = u.signer \
-             WHERE NOT EXISTS (SELECT 1 FROM logged)",
-        )
         .bind((first..).take(batch.entries.len()).collect::<Vec<i64>>())
-        .bind(&leaves)
-        .bind(&signers)
+        .bind(
+            batch
+                .entries
+                .iter()
+                .map(|e| e.leaf_hash.0.as_slice())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            batch
+                .entries
+                .iter()
+                .map(|e| e.signer.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(
             batch
                 .entries
@@ -175,9 +248,25 @@ impl PostgresStore {
                 .map(|e| e.name.as_str())
                 .collect::<Vec<_>>(),
         )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .fetch_one(&mut *tx)
+        .await?;
+        Ok(u64::try_from(inserted).unwrap_or(0))
+    }
+
+    /// The commit's transaction, up to (not including) its COMMIT.
+    async fn stage(
+        tx: &mut PgConnection,
+        batch: &Batch,
+        tail: &mut TailCopy,
+    ) -> Result<(), StoreError> {
+        // 1, 2. The compare-and-swap, whose row lock holds off every other
+        //       writer until this transaction ends, and the stored versions.
+        let (stored_tiles, stored_bundles) = Self::swap_and_read(tx, batch, tail).await?;
+        // Tiles and bundles are refused if they would rewrite stored bytes.
+        let tiles = tiles_to_write(&batch.tiles, &stored_tiles)?;
+        let bundles = bundles_to_write(&batch.bundles, &stored_bundles)?;
+        // 3. Everything appended; entries refused if a leaf hash is logged.
+        let inserted = Self::append(tx, batch, &tiles, &bundles).await?;
         if usize::try_from(inserted).ok() == Some(batch.entries.len()) {
             return Ok(());
         }
@@ -193,22 +282,10 @@ impl PostgresStore {
         let logged: HashMap<_, _> = logged.into_iter().collect();
         check_new_leaves(batch, |leaf| logged.get(leaf).copied())?;
         // Every leaf is new, so an entry's signer was not found: the
-        // statement before this one inserts each.
+        // statement inserts each signer it does not find.
         Err(StoreError::Corrupt {
             column: "signers.vkey",
         })
-    }
-
-    /// The commit's transaction, up to (not including) its COMMIT.
-    async fn stage(tx: &mut PgConnection, batch: &Batch) -> Result<(), StoreError> {
-        // 1. The compare-and-swap. Its row lock holds off every other writer
-        //    until this transaction ends.
-        sql::swap_head::<Postgres>(tx, batch.old_size, batch.new_size, &batch.checkpoint).await?;
-        // 2, 3. Tiles and bundles, refused if they would rewrite stored bytes.
-        Self::write_tiles(tx, batch).await?;
-        Self::write_bundles(tx, batch).await?;
-        // 4. Entries, refused if a leaf hash is logged already.
-        Self::insert_entries(tx, batch, to_db(batch.old_size)?).await
     }
 }
 
@@ -230,9 +307,12 @@ impl Store for PostgresStore {
 
     async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         batch.check()?;
+        let mut tail = self.tail.take();
         let mut tx = self.pool.begin().await?;
-        let staged = Self::stage(&mut tx, batch).await;
-        sql::finish_commit(self, batch, tx, staged).await
+        let staged = Self::stage(&mut tx, batch, &mut tail).await;
+        sql::finish_commit(self, batch, tx, staged).await?;
+        self.tail.committed(tail, batch);
+        Ok(())
     }
 
     async fn update_checkpoint(&self, size: u64, text: &[u8]) -> Result<(), StoreError> {
@@ -345,6 +425,16 @@ mod tests {
             .await
             .expect("migrating to format 2");
         conformance::format_1_log_carries_over(&store).await;
+    }
+
+    #[tokio::test]
+    async fn another_store_widens() {
+        let Some(database) = TestDatabase::create().await else {
+            return;
+        };
+        let a = PostgresStore::open(database.url()).await.expect("open a");
+        let b = PostgresStore::open(database.url()).await.expect("open b");
+        conformance::another_store_widens(&a, &b).await;
     }
 
     #[tokio::test]

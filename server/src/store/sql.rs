@@ -174,15 +174,30 @@ where
     if swapped.is_some() {
         return Ok(());
     }
-    let found: Option<i64> = sqlx::query_scalar("SELECT size FROM log_state WHERE id = 1")
-        .fetch_optional(&mut *tx)
-        .await?;
+    Err(refused_swap::<DB>(tx, expected).await)
+}
+
+/// Why a compare-and-swap on `log_state` expecting `expected` changed
+/// nothing: [`StoreError::Conflict`] with the stored size, or
+/// [`StoreError::NotInitialized`].
+pub(crate) async fn refused_swap<DB>(tx: &mut DB::Connection, expected: u64) -> StoreError
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'r> (i64,): FromRow<'r, DB::Row>,
+{
+    let found: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT size FROM log_state WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await;
     match found {
-        Some(found) => Err(StoreError::Conflict {
-            expected,
-            found: from_db(found, "log_state.size")?,
-        }),
-        None => Err(StoreError::NotInitialized),
+        Ok(Some(found)) => match from_db(found, "log_state.size") {
+            Ok(found) => StoreError::Conflict { expected, found },
+            Err(error) => error,
+        },
+        Ok(None) => StoreError::NotInitialized,
+        Err(error) => error.into(),
     }
 }
 

@@ -14,7 +14,9 @@ use sqlx::{ConnectOptions, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
-use super::batch::{bundles_to_write, tiles_to_write, StoredBundles, StoredTiles};
+use super::batch::{
+    bundles_to_write, tiles_to_write, SharedTail, StoredBundles, StoredTiles, TailCopy,
+};
 use super::parts::{compress_bundle, join_tiles};
 use super::sql::{self, from_db, leaf_from_db, to_db};
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
@@ -62,6 +64,8 @@ const CHECKPOINT_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct SqliteStore {
     pool: SqlitePool,
     checkpointer: Arc<Checkpointer>,
+    /// The partial tiles and bundles this store committed last.
+    tail: Arc<SharedTail>,
 }
 
 /// The handle of the task that checkpoints the WAL; dropping the last
@@ -233,7 +237,11 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         let checkpointer = Arc::new(Checkpointer::start(options));
         checkpointer.committed();
-        Ok(SqliteStore { pool, checkpointer })
+        Ok(SqliteStore {
+            pool,
+            checkpointer,
+            tail: Arc::default(),
+        })
     }
 
     /// Commits a write other than a batch's and wakes the checkpointer.
@@ -244,9 +252,28 @@ impl SqliteStore {
     }
 
     /// Step 2 of a commit: the parts that widen hash tiles or add new ones.
-    async fn write_tiles(tx: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
-        let ids: Vec<(u8, u64)> = batch.tiles.iter().map(|t| (t.level, t.index)).collect();
-        let stored = read_tiles(&mut *tx, &ids).await?;
+    async fn write_tiles(
+        tx: &mut SqliteConnection,
+        batch: &Batch,
+        tail: &mut TailCopy,
+    ) -> Result<(), StoreError> {
+        let mut stored = StoredTiles::new();
+        let mut unknown = Vec::new();
+        for (tile, copy) in batch.tiles.iter().zip(tail.tile_widths(batch)) {
+            let key = (tile.level, tile.index);
+            let top: Option<i64> =
+                sqlx::query_scalar("SELECT max(upto) FROM tile_parts WHERE level = ? AND idx = ?")
+                    .bind(i64::from(tile.level))
+                    .bind(to_db(tile.index)?)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if copy > 0 && top == Some(i64::from(copy)) {
+                tail.take_tile(key, &mut stored);
+            } else if top.is_some() {
+                unknown.push(key);
+            }
+        }
+        stored.extend(read_tiles(&mut *tx, &unknown).await?);
         for part in tiles_to_write(&batch.tiles, &stored)? {
             sqlx::query("INSERT INTO tile_parts (level, idx, upto, data) VALUES (?, ?, ?, ?)")
                 .bind(i64::from(part.level))
@@ -260,10 +287,21 @@ impl SqliteStore {
     }
 
     /// Step 3 of a commit: the parts that widen entry bundles or add new ones.
-    async fn write_bundles(tx: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
+    async fn write_bundles(
+        tx: &mut SqliteConnection,
+        batch: &Batch,
+        tail: &mut TailCopy,
+    ) -> Result<(), StoreError> {
         let mut stored = StoredBundles::new();
-        for bundle in &batch.bundles {
-            if let Some(found) = sql::bundle(&mut *tx, bundle.index).await? {
+        for (bundle, copy) in batch.bundles.iter().zip(tail.bundle_widths(batch)) {
+            let top: Option<i64> =
+                sqlx::query_scalar("SELECT max(upto) FROM bundle_parts WHERE idx = ?")
+                    .bind(to_db(bundle.index)?)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if copy > 0 && top == Some(i64::from(copy)) {
+                tail.take_bundle(bundle.index, &mut stored);
+            } else if let Some(found) = sql::bundle(&mut *tx, bundle.index).await? {
                 stored.insert(bundle.index, found);
             }
         }
@@ -321,12 +359,18 @@ impl SqliteStore {
     }
 
     /// The commit's transaction, up to (not including) its COMMIT.
-    async fn stage(tx: &mut SqliteConnection, batch: &Batch) -> Result<(), StoreError> {
+    async fn stage(
+        tx: &mut SqliteConnection,
+        batch: &Batch,
+        tail: &mut TailCopy,
+    ) -> Result<(), StoreError> {
         // 1. The compare-and-swap, under the write lock BEGIN IMMEDIATE took.
         sql::swap_head::<Sqlite>(tx, batch.old_size, batch.new_size, &batch.checkpoint).await?;
-        // 2, 3. Tiles and bundles, refused if they would rewrite stored bytes.
-        Self::write_tiles(tx, batch).await?;
-        Self::write_bundles(tx, batch).await?;
+        // 2, 3. Tiles and bundles, refused if they would rewrite stored
+        //       bytes: read from their parts unless stored at the width of
+        //       the store's copy.
+        Self::write_tiles(tx, batch, tail).await?;
+        Self::write_bundles(tx, batch, tail).await?;
         // 4. Entries; a leaf hash logged before violates the unique index.
         Self::insert_entries(tx, batch, to_db(batch.old_size)?)
             .await
@@ -352,10 +396,12 @@ impl Store for SqliteStore {
 
     async fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         batch.check()?;
+        let mut tail = self.tail.take();
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let staged = Self::stage(&mut tx, batch).await;
+        let staged = Self::stage(&mut tx, batch, &mut tail).await;
         sql::finish_commit(self, batch, tx, staged).await?;
         self.checkpointer.committed();
+        self.tail.committed(tail, batch);
         Ok(())
     }
 
@@ -421,6 +467,15 @@ mod tests {
             .await
             .expect("open");
         (dir, path, store)
+    }
+
+    #[tokio::test]
+    async fn another_store_widens() {
+        let (_dir, path, a) = open_in_temp_dir().await;
+        let b = SqliteStore::open(path.to_str().expect("UTF-8 path"))
+            .await
+            .expect("open b");
+        conformance::another_store_widens(&a, &b).await;
     }
 
     #[tokio::test]
