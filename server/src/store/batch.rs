@@ -209,18 +209,28 @@ impl TailCopy {
             .collect()
     }
 
-    /// Moves the copy of a tile into `stored`, if there is one.
-    pub(crate) fn take_tile(&mut self, key: (u8, u64), stored: &mut StoredTiles) {
-        if let Some(data) = self.tiles.remove(&key) {
-            stored.insert(key, data);
+    /// Moves the copy of a tile into `stored` if the tile is stored at the
+    /// copy's width, `top`; returns whether it did.
+    pub(crate) fn take_tile(&mut self, key: (u8, u64), top: u16, stored: &mut StoredTiles) -> bool {
+        if self.tiles.get(&key).and_then(|data| tile_width(data)) != Some(top) {
+            return false;
         }
+        self.tiles
+            .remove(&key)
+            .map(|data| stored.insert(key, data))
+            .is_some()
     }
 
-    /// Moves the copy of a bundle into `stored`, if there is one.
-    pub(crate) fn take_bundle(&mut self, index: u64, stored: &mut StoredBundles) {
-        if let Some(bundle) = self.bundles.remove(&index) {
-            stored.insert(index, bundle);
+    /// Moves the copy of a bundle into `stored` if the bundle is stored at
+    /// the copy's width, `top`; returns whether it did.
+    pub(crate) fn take_bundle(&mut self, index: u64, top: u16, stored: &mut StoredBundles) -> bool {
+        if self.bundles.get(&index).map(|(width, _)| *width) != Some(top) {
+            return false;
         }
+        self.bundles
+            .remove(&index)
+            .map(|bundle| stored.insert(index, bundle))
+            .is_some()
     }
 
     /// Keeps the partial tiles and bundles of a batch just committed, and

@@ -40,7 +40,7 @@ impl BundleCodec {
 }
 
 /// A width read from an `upto` column.
-fn upto_from_db(upto: i16, column: &'static str) -> Result<u16, StoreError> {
+pub(crate) fn upto_from_db(upto: i16, column: &'static str) -> Result<u16, StoreError> {
     u16::try_from(upto)
         .ok()
         .filter(|upto| (1..=FULL_WIDTH).contains(upto))

@@ -12,7 +12,7 @@ use super::batch::{
     bundles_to_write, check_new_leaves, tiles_to_write, BundlePart, SharedTail, StoredBundles,
     StoredTiles, TailCopy, TilePart,
 };
-use super::parts::{compress_bundle, grouped, join_bundle, join_tiles};
+use super::parts::{compress_bundle, grouped, join_bundle, join_tiles, upto_from_db};
 use super::sql::{self, from_db, leaf_from_db, to_db};
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
 
@@ -68,18 +68,9 @@ impl PostgresStore {
         batch: &Batch,
         tail: &mut TailCopy,
     ) -> Result<(StoredTiles, StoredBundles), StoreError> {
-        let (levels, tile_indexes): (Vec<i16>, Vec<i64>) = batch
-            .tiles
-            .iter()
-            .map(|t| Ok((i16::from(t.level), to_db(t.index)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?
-            .into_iter()
-            .unzip();
-        let bundle_indexes = batch
-            .bundles
-            .iter()
-            .map(|b| to_db(b.index))
-            .collect::<Result<Vec<_>, _>>()?;
+        let levels = column(&batch.tiles, |t| i16::from(t.level));
+        let tile_indexes = indexes(&batch.tiles, |t| t.index)?;
+        let bundle_indexes = indexes(&batch.bundles, |b| b.index)?;
         let widths = |widths: Vec<u16>| widths.into_iter().map(upto_to_db).collect::<Vec<_>>();
         // Rows of kind 0: the swapped size; 1, 3: a tile or bundle stored
         // at the width of the copy; 2, 4: the parts of the others.
@@ -134,15 +125,19 @@ impl PostgresStore {
         let mut bundle_parts = Vec::new();
         for (kind, level, index, upto, codec, data) in rows.into_iter().skip(1) {
             match kind {
-                1 => tail.take_tile(
-                    (
+                1 => {
+                    let key = (
                         from_db(level, "tile_parts.level")?,
                         from_db(index, "tile_parts.idx")?,
-                    ),
-                    &mut tiles,
-                ),
+                    );
+                    tail.take_tile(key, upto_from_db(upto, "tile_parts.upto")?, &mut tiles);
+                }
                 2 => tile_parts.push((level, index, upto, data)),
-                3 => tail.take_bundle(from_db(index, "bundle_parts.idx")?, &mut bundles),
+                3 => {
+                    let index = from_db(index, "bundle_parts.idx")?;
+                    let top = upto_from_db(upto, "bundle_parts.upto")?;
+                    tail.take_bundle(index, top, &mut bundles);
+                }
                 _ => bundle_parts.push((index, (upto, codec, data))),
             }
         }
@@ -163,6 +158,9 @@ impl PostgresStore {
     ///
     /// A statement does not see its own inserts, so the entries take their
     /// signer ids from the signers it inserts and the ones stored before.
+    /// The leaf-hash index is not unique: `logged` looks each leaf hash up
+    /// (one index probe per leaf, as in `probe_leaves`), and the entries
+    /// are inserted only if none is found.
     async fn append(
         tx: &mut PgConnection,
         batch: &Batch,
@@ -196,58 +194,19 @@ impl PostgresStore {
                  RETURNING 1) \
              SELECT count(*) FROM inserted",
         )
-        .bind(tiles.iter().map(|p| i16::from(p.level)).collect::<Vec<_>>())
-        .bind(
-            tiles
-                .iter()
-                .map(|p| to_db(p.index))
-                .collect::<Result<Vec<_>, _>>()?,
-        )
-        .bind(tiles.iter().map(|p| upto_to_db(p.upto)).collect::<Vec<_>>())
-        .bind(tiles.iter().map(|p| p.data).collect::<Vec<_>>())
-        .bind(
-            bundles
-                .iter()
-                .map(|p| to_db(p.index))
-                .collect::<Result<Vec<_>, _>>()?,
-        )
-        .bind(
-            bundles
-                .iter()
-                .map(|p| upto_to_db(p.upto))
-                .collect::<Vec<_>>(),
-        )
+        .bind(column(tiles, |p| i16::from(p.level)))
+        .bind(indexes(tiles, |p| p.index)?)
+        .bind(column(tiles, |p| upto_to_db(p.upto)))
+        .bind(column(tiles, |p| p.data))
+        .bind(indexes(bundles, |p| p.index)?)
+        .bind(column(bundles, |p| upto_to_db(p.upto)))
         .bind(codecs)
         .bind(data)
         .bind((first..).take(batch.entries.len()).collect::<Vec<i64>>())
-        .bind(
-            batch
-                .entries
-                .iter()
-                .map(|e| e.leaf_hash.0.as_slice())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            batch
-                .entries
-                .iter()
-                .map(|e| e.signer.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            batch
-                .entries
-                .iter()
-                .map(|e| e.subject.as_slice())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            batch
-                .entries
-                .iter()
-                .map(|e| e.name.as_str())
-                .collect::<Vec<_>>(),
-        )
+        .bind(column(&batch.entries, |e| e.leaf_hash.0.as_slice()))
+        .bind(column(&batch.entries, |e| e.signer.as_str()))
+        .bind(column(&batch.entries, |e| e.subject.as_slice()))
+        .bind(column(&batch.entries, |e| e.name.as_str()))
         .fetch_one(&mut *tx)
         .await?;
         Ok(u64::try_from(inserted).unwrap_or(0))
@@ -367,6 +326,16 @@ where
     .fetch_all(db)
     .await?;
     join_tiles(rows)
+}
+
+/// One column of a bulk statement's rows, bound as an array.
+fn column<'a, T, U>(rows: &'a [T], field: impl Fn(&'a T) -> U) -> Vec<U> {
+    rows.iter().map(field).collect()
+}
+
+/// The tile or bundle indexes of a bulk statement's rows, as `BIGINT`s.
+fn indexes<T>(rows: &[T], index: impl Fn(&T) -> u64) -> Result<Vec<i64>, StoreError> {
+    rows.iter().map(|row| to_db(index(row))).collect()
 }
 
 /// A width for a `SMALLINT` column: widths are `1..=256` (`Batch::check`),

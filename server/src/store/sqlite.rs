@@ -17,7 +17,7 @@ use tokio::task::AbortHandle;
 use super::batch::{
     bundles_to_write, tiles_to_write, SharedTail, StoredBundles, StoredTiles, TailCopy,
 };
-use super::parts::{compress_bundle, join_tiles};
+use super::parts::{compress_bundle, join_tiles, upto_from_db};
 use super::sql::{self, from_db, leaf_from_db, to_db};
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
 
@@ -261,17 +261,22 @@ impl SqliteStore {
         let mut unknown = Vec::new();
         for (tile, copy) in batch.tiles.iter().zip(tail.tile_widths(batch)) {
             let key = (tile.level, tile.index);
-            let top: Option<i64> =
-                sqlx::query_scalar("SELECT max(upto) FROM tile_parts WHERE level = ? AND idx = ?")
-                    .bind(i64::from(tile.level))
-                    .bind(to_db(tile.index)?)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if copy > 0 && top == Some(i64::from(copy)) {
-                tail.take_tile(key, &mut stored);
-            } else if top.is_some() {
-                unknown.push(key);
+            if copy > 0 {
+                let top: Option<i16> = sqlx::query_scalar(
+                    "SELECT max(upto) FROM tile_parts WHERE level = ? AND idx = ?",
+                )
+                .bind(i64::from(tile.level))
+                .bind(to_db(tile.index)?)
+                .fetch_one(&mut *tx)
+                .await?;
+                let top = top
+                    .map(|t| upto_from_db(t, "tile_parts.upto"))
+                    .transpose()?;
+                if top.is_some_and(|top| tail.take_tile(key, top, &mut stored)) {
+                    continue;
+                }
             }
+            unknown.push(key);
         }
         stored.extend(read_tiles(&mut *tx, &unknown).await?);
         for part in tiles_to_write(&batch.tiles, &stored)? {
@@ -294,14 +299,20 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let mut stored = StoredBundles::new();
         for (bundle, copy) in batch.bundles.iter().zip(tail.bundle_widths(batch)) {
-            let top: Option<i64> =
-                sqlx::query_scalar("SELECT max(upto) FROM bundle_parts WHERE idx = ?")
-                    .bind(to_db(bundle.index)?)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if copy > 0 && top == Some(i64::from(copy)) {
-                tail.take_bundle(bundle.index, &mut stored);
-            } else if let Some(found) = sql::bundle(&mut *tx, bundle.index).await? {
+            if copy > 0 {
+                let top: Option<i16> =
+                    sqlx::query_scalar("SELECT max(upto) FROM bundle_parts WHERE idx = ?")
+                        .bind(to_db(bundle.index)?)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let top = top
+                    .map(|t| upto_from_db(t, "bundle_parts.upto"))
+                    .transpose()?;
+                if top.is_some_and(|top| tail.take_bundle(bundle.index, top, &mut stored)) {
+                    continue;
+                }
+            }
+            if let Some(found) = sql::bundle(&mut *tx, bundle.index).await? {
                 stored.insert(bundle.index, found);
             }
         }
