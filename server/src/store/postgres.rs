@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sigtrail_merkle::Hash;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 use sqlx::{Executor, PgConnection, Postgres};
 
 use super::batch::{
@@ -41,10 +41,7 @@ impl PostgresStore {
     /// [`StoreError::Database`] if the database is unreachable,
     /// [`StoreError::Migrate`] if the schema cannot be brought up to date.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .connect(url)
-            .await?;
+        let pool = sql::pool_options(MAX_CONNECTIONS).connect(url).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PostgresStore {
             pool,
@@ -375,6 +372,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::store::conformance::{self, conformance_tests};
     use crate::store::fixtures::{self, test_batch, test_meta};
@@ -404,6 +403,32 @@ mod tests {
         let a = PostgresStore::open(database.url()).await.expect("open a");
         let b = PostgresStore::open(database.url()).await.expect("open b");
         conformance::another_store_widens(&a, &b).await;
+    }
+
+    /// A connection the database closed while it sat idle in the pool is
+    /// found out by the ping before it is handed out, and replaced.
+    #[tokio::test]
+    async fn closed_idle_connection_is_replaced() {
+        let Some(database) = TestDatabase::create().await else {
+            return;
+        };
+        let store = PostgresStore::open(database.url()).await.expect("open");
+        store
+            .init(&test_meta(), b"checkpoint 0\n")
+            .await
+            .expect("init");
+        let admin = PgPool::connect(database.url()).await.expect("connect");
+        let closed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(&admin)
+        .await
+        .expect("terminate the store's connections");
+        admin.close().await;
+        assert!(!closed.is_empty() && closed.iter().all(|&c| c));
+        tokio::time::sleep(sql::PING_AFTER_IDLE + Duration::from_millis(200)).await;
+        assert_eq!(store.checkpoint().await.expect("checkpoint").size, 0);
     }
 
     #[tokio::test]

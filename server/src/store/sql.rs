@@ -5,13 +5,41 @@
 //! transaction starts, how rows are inserted in bulk.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use sigtrail_merkle::Hash;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Transaction, Type};
+use sqlx::pool::PoolOptions;
+use sqlx::{
+    Connection, Database, Encode, Executor, FromRow, IntoArguments, Pool, Transaction, Type,
+};
 
 use super::batch::check_new_leaves;
 use super::parts::join_bundle;
 use super::{Batch, EntryRecord, LogMeta, SearchQuery, Store, StoreError, StoredCheckpoint};
+
+/// A pooled connection idle for longer than this is pinged before it is
+/// handed out again.
+pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// The options of both backends' pools: at most `max_connections`, and a
+/// connection that sat idle for over [`PING_AFTER_IDLE`] is pinged before
+/// it is handed out, and replaced if the ping fails (the database restarted
+/// while the log was quiet, say). One that was in use a moment ago is handed
+/// out at once: sqlx's own check pings on every acquire, one more round trip
+/// before every commit and every read.
+pub(crate) fn pool_options<DB: Database>(max_connections: u32) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(max_connections)
+        .test_before_acquire(false)
+        .before_acquire(|connection: &mut DB::Connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_AFTER_IDLE {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 /// A number for a `BIGINT` / `INTEGER` column.
 pub(crate) fn to_db(value: u64) -> Result<i64, StoreError> {

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sigtrail_merkle::Hash;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use sqlx::{ConnectOptions, QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
@@ -230,8 +228,7 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir).map_err(StoreError::CreateDir)?;
             }
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
+        let pool = sql::pool_options(MAX_CONNECTIONS)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
